@@ -1,0 +1,310 @@
+"""The NTM as pure functions of a parameter dict: the one implementation behind the Linen and NNX cells.
+
+Parameters are a nested dict::
+
+    {
+      "controller": {"layer_0": {...}, ...},          # see ntm.controllers
+      "heads":  {"kernel": [H, P], "bias": [P]},       # controller output -> raw head parameters
+      "output": {"kernel": [H + R*M, O], "bias": [O]}, # [controller output, read vectors] -> logits
+      "initial": {                                     # learned initial state (biases)
+        "read_vectors": [R, M],
+        "read_weight_logits": [R, N], "write_weight_logits": [W, N],
+        "controller_hidden": [L, H], "controller_cell": [L, H],   # LSTM controller only
+        "memory": [N, M],                              # memory_init "learned" or "random" only
+      },
+    }
+
+At each step the controller sees the external input and the previous step's read vectors; the write
+heads address and write memory, the read heads address and read the written memory, and the output is a
+linear function of the controller output and the new read vectors. Raw head parameters and output
+logits are clipped to ``+-clip_value``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ntm import controllers, heads
+from ntm.state import LSTMState, NTMState, StepTrace
+
+MEMORY_INITS = ("constant", "learned", "random")
+# The top-level groups of the parameter dict.
+PARAM_GROUPS = ("controller", "heads", "output", "initial")
+# Standard deviation of the draw for memory_init "random" and "learned".
+RANDOM_MEMORY_STDDEV = 0.5
+# Logit of row 0 above the others in the initial weightings, so that location-based addressing has a
+# starting point (a uniform weighting is a fixed point of shift and sharpen).
+INITIAL_WEIGHT_PEAK = 10.0
+
+
+def _check_positive(name: str, value, minimum: int = 1) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class NTMSpec:
+    """Static configuration of an NTM (hashable, so it can be a static argument under jit).
+
+    Attributes:
+      output_size: O, the width of the output logits.
+      memory_size: N, number of memory rows.
+      word_size: M, width of a memory row.
+      num_read_heads: R.
+      num_write_heads: W.
+      shift_range: S; a head may shift by -S..S rows.
+      controller: ``"lstm"`` or ``"feedforward"``.
+      controller_size: H, units per controller layer.
+      controller_layers: L, number of controller layers.
+      clip_value: raw head parameters and output logits are clipped to ``+-clip_value``.
+      memory_init: ``"constant"`` (every entry ``memory_init_value``), ``"learned"`` (a trained bias,
+        initialised from N(0, 0.5^2)) or ``"random"`` (a fixed, untrained draw from N(0, 0.5^2)).
+      memory_init_value: the constant for ``memory_init="constant"``.
+      dtype: computation dtype of the controller and output layer; memory and addressing stay float32.
+    """
+
+    output_size: int
+    memory_size: int = 128
+    word_size: int = 20
+    num_read_heads: int = 1
+    num_write_heads: int = 1
+    shift_range: int = 1
+    controller: str = "lstm"
+    controller_size: int = 100
+    controller_layers: int = 1
+    clip_value: float = 20.0
+    memory_init: str = "constant"
+    memory_init_value: float = 1e-6
+    dtype: Any = jnp.float32
+
+    def __post_init__(self):
+        _check_positive("output_size", self.output_size)
+        _check_positive("memory_size", self.memory_size)
+        _check_positive("word_size", self.word_size)
+        _check_positive("num_read_heads", self.num_read_heads)
+        _check_positive("num_write_heads", self.num_write_heads)
+        _check_positive("shift_range", self.shift_range, minimum=0)
+        _check_positive("controller_size", self.controller_size)
+        _check_positive("controller_layers", self.controller_layers)
+        if self.controller not in controllers.CONTROLLERS:
+            raise ValueError(f"controller must be one of {controllers.CONTROLLERS}, got {self.controller!r}")
+        if self.memory_init not in MEMORY_INITS:
+            raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {self.memory_init!r}")
+        if 2 * self.shift_range + 1 > self.memory_size:
+            raise ValueError(
+                f"shift_range={self.shift_range} allows {2 * self.shift_range + 1} shifts, more than "
+                f"memory_size={self.memory_size} rows"
+            )
+        if not self.clip_value > 0:
+            raise ValueError(f"clip_value must be > 0, got {self.clip_value!r}")
+
+    @property
+    def read_size(self) -> int:
+        """R * M, the width of all read vectors together."""
+        return self.num_read_heads * self.word_size
+
+    @property
+    def head_params_size(self) -> int:
+        """P, the width of the raw head-parameter vector."""
+        return heads.head_params_size(
+            self.num_read_heads, self.num_write_heads, self.word_size, self.shift_range
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parameters
+
+
+def _dense(key, fan_in: int, fan_out: int, dtype) -> dict:
+    return {
+        "kernel": jax.nn.initializers.lecun_normal()(key, (fan_in, fan_out), dtype),
+        "bias": jnp.zeros((fan_out,), dtype),
+    }
+
+
+def init_initial(spec: NTMSpec, key: jax.Array, dtype=jnp.float32) -> dict:
+    """Initial values of the learned initial state (the ``"initial"`` group)."""
+    peaked = jnp.full((spec.memory_size,), -INITIAL_WEIGHT_PEAK).at[0].set(0.0)
+    group = {
+        "read_vectors": jnp.zeros((spec.num_read_heads, spec.word_size), dtype),
+        "read_weight_logits": jnp.tile(peaked, (spec.num_read_heads, 1)).astype(dtype),
+        "write_weight_logits": jnp.tile(peaked, (spec.num_write_heads, 1)).astype(dtype),
+    }
+    if spec.controller == "lstm":
+        shape = (spec.controller_layers, spec.controller_size)
+        group["controller_hidden"] = jnp.zeros(shape, dtype)
+        group["controller_cell"] = jnp.zeros(shape, dtype)
+    if spec.memory_init != "constant":
+        shape = (spec.memory_size, spec.word_size)
+        group["memory"] = RANDOM_MEMORY_STDDEV * jax.random.normal(key, shape, dtype)
+    return group
+
+
+def init_params(spec: NTMSpec, key: jax.Array, input_size: int, dtype=jnp.float32) -> dict:
+    """All parameters of an NTM reading ``input_size`` features per step (see the module docstring)."""
+    _check_positive("input_size", input_size)
+    k_ctrl, k_heads, k_out, k_init = jax.random.split(key, 4)
+    h = spec.controller_size
+    return {
+        "controller": controllers.init_controller(
+            k_ctrl,
+            spec.controller,
+            input_size + spec.read_size,
+            h,
+            spec.controller_layers,
+            dtype,
+        ),
+        "heads": _dense(k_heads, h, spec.head_params_size, dtype),
+        "output": _dense(k_out, h + spec.read_size, spec.output_size, dtype),
+        "initial": init_initial(spec, k_init, dtype),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# State
+
+
+def initial_state(spec: NTMSpec, initial: dict, batch_shape: tuple[int, ...]) -> NTMState:
+    """The state at the start of a sequence, from the ``"initial"`` parameter group.
+
+    Args:
+      spec: the configuration.
+      initial: the ``"initial"`` group of the parameters (or of ``init_initial``).
+      batch_shape: leading batch dimensions, e.g. ``(B,)`` or ``()``.
+
+    Returns:
+      ``NTMState`` with the leading dimensions ``batch_shape``.
+    """
+    batch_shape = tuple(batch_shape)
+
+    def tile(x):
+        return jnp.broadcast_to(x, batch_shape + x.shape)
+
+    f32 = jnp.float32
+    if spec.memory_init == "constant":
+        memory = jnp.full((spec.memory_size, spec.word_size), spec.memory_init_value, f32)
+    elif spec.memory_init == "random":
+        memory = jax.lax.stop_gradient(initial["memory"]).astype(f32)
+    else:
+        memory = initial["memory"].astype(f32)
+    if spec.controller == "lstm":
+        ctrl = tuple(
+            LSTMState(
+                hidden=tile(initial["controller_hidden"][i].astype(spec.dtype)),
+                cell=tile(initial["controller_cell"][i].astype(spec.dtype)),
+            )
+            for i in range(spec.controller_layers)
+        )
+    else:
+        ctrl = ()
+    return NTMState(
+        memory=tile(memory),
+        read_weights=tile(jax.nn.softmax(initial["read_weight_logits"].astype(f32), axis=-1)),
+        write_weights=tile(jax.nn.softmax(initial["write_weight_logits"].astype(f32), axis=-1)),
+        read_vectors=tile(initial["read_vectors"].astype(f32)),
+        controller=ctrl,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# One step, and a whole sequence
+
+
+def _cast(tree, dtype):
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype), tree)
+
+
+def project_inputs(params: dict, spec: NTMSpec, inputs: jax.Array) -> jax.Array:
+    """The external input's contribution to the first controller layer: ``[..., F] -> [..., G]``."""
+    kernel = params["controller"]["layer_0"]["kernel"]
+    input_size = kernel.shape[0] - spec.read_size
+    if inputs.shape[-1] != input_size:
+        raise ValueError(
+            f"inputs have {inputs.shape[-1]} features, but the parameters were made for {input_size}"
+        )
+    return inputs.astype(spec.dtype) @ kernel[:input_size].astype(spec.dtype)
+
+
+def step_projected(
+    params: dict, spec: NTMSpec, state: NTMState, projected: jax.Array
+) -> tuple[NTMState, jax.Array, StepTrace]:
+    """One time step, given the projected external input.
+
+    Args:
+      params: all parameters.
+      spec: the configuration.
+      state: the state after the previous step, batch dimensions ``...``.
+      projected: ``[..., G]`` from :func:`project_inputs`.
+
+    Returns:
+      ``(state, features [..., H + R*M], trace)``; the features feed :func:`readout`.
+    """
+    ctrl_params = _cast(params["controller"], spec.dtype)
+    batch = state.read_vectors.shape[:-2]
+    reads = state.read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)
+    input_size = ctrl_params["layer_0"]["kernel"].shape[0] - spec.read_size
+    projected = projected + reads @ ctrl_params["layer_0"]["kernel"][input_size:]
+    h, ctrl_state = controllers.controller_step(ctrl_params, spec.controller, state.controller, projected)
+    head_params = _cast(params["heads"], spec.dtype)
+    raw = h @ head_params["kernel"] + head_params["bias"]
+    raw = jnp.clip(raw, -spec.clip_value, spec.clip_value)
+    read_p, write_p = heads.split_head_params(
+        raw, spec.num_read_heads, spec.num_write_heads, spec.word_size, spec.shift_range
+    )
+    memory, read_w, write_w, read_vectors = heads.memory_step(
+        state.memory, state.read_weights, state.write_weights, read_p, write_p
+    )
+    new_state = NTMState(memory, read_w, write_w, read_vectors, ctrl_state)
+    features = jnp.concatenate([h, read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)], axis=-1)
+    trace = StepTrace(read_w, write_w, write_p.erase, write_p.add, read_vectors, memory)
+    return new_state, features, trace
+
+
+def readout(params: dict, spec: NTMSpec, features: jax.Array) -> jax.Array:
+    """Output logits, clipped: ``[..., H + R*M] -> [..., O]``."""
+    out = _cast(params["output"], spec.dtype)
+    logits = features @ out["kernel"] + out["bias"]
+    return jnp.clip(logits, -spec.clip_value, spec.clip_value)
+
+
+def step(params: dict, spec: NTMSpec, state: NTMState, x: jax.Array) -> tuple[NTMState, jax.Array]:
+    """One time step: ``x [..., F]`` -> ``(state, logits [..., O])``."""
+    state, features, _ = step_projected(params, spec, state, project_inputs(params, spec, x))
+    return state, readout(params, spec, features)
+
+
+def unroll(
+    params: dict,
+    spec: NTMSpec,
+    state: NTMState,
+    inputs: jax.Array,
+    return_trace: bool = False,
+    unroll_steps: int = 1,
+) -> tuple[NTMState, jax.Array, StepTrace | None]:
+    """Run a whole sequence with ``lax.scan``; time-major.
+
+    The input projection and the output layer are applied to the whole sequence at once, outside the
+    loop; the result equals calling :func:`step` at every time step.
+
+    Args:
+      params, spec: as for :func:`step`.
+      state: initial state, batch dimensions ``...``.
+      inputs: ``[T, ..., F]``.
+      return_trace: also return the per-step :class:`StepTrace`, stacked over time.
+      unroll_steps: the ``unroll`` argument of ``lax.scan``.
+
+    Returns:
+      ``(final_state, logits [T, ..., O], trace or None)``.
+    """
+    projected = project_inputs(params, spec, inputs)
+
+    def body(carry, proj):
+        carry, features, trace = step_projected(params, spec, carry, proj)
+        return carry, (features, trace if return_trace else None)
+
+    state, (features, trace) = jax.lax.scan(body, state, projected, unroll=unroll_steps)
+    return state, readout(params, spec, features), trace

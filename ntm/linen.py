@@ -1,0 +1,225 @@
+"""Flax Linen cells over the pure core: :class:`NTMCell`, :class:`StackedLSTMCell` and :class:`Sequence`.
+
+Example, an NTM inside your own model::
+
+    import flax.linen as nn
+    import ntm
+
+    class Model(nn.Module):
+        @nn.compact
+        def __call__(self, x):                                # x: [batch, time, features]
+            cell = ntm.NTMCell(output_size=8, memory_size=32, word_size=8)
+            carry = cell.initial_state(x.shape[:1])           # learned initial state
+            return nn.RNN(cell)(x, initial_carry=carry)       # [batch, time, 8]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ntm import baseline, core
+
+
+def _batch_major_trace(trace, num_batch_dims: int):
+    if trace is None:
+        return None
+    return jax.tree.map(lambda x: jnp.moveaxis(x, 0, num_batch_dims), trace)
+
+
+class _PureCell(nn.RNNCellBase):
+    """Shared plumbing: a Linen cell whose maths is a pure module (``ntm.core`` or ``ntm.baseline``)."""
+
+    # Subclasses set these.
+    _pure = None
+
+    @property
+    def spec(self):
+        raise NotImplementedError
+
+    @nn.compact
+    def _params(self, input_size: int | None) -> dict:
+        """Creates (at init) or fetches the parameter groups; without ``input_size`` only ``initial``.
+
+        This is the cell's one compact method, so that ``__call__``, :meth:`initial_state` and
+        :meth:`unroll` can all be called from a parent module and share the same parameters.
+        """
+        spec = self.spec
+        params = {}
+        for name in self._pure.PARAM_GROUPS:
+            if name == "initial":
+                init = lambda key: self._pure.init_initial(spec, key, self.param_dtype)  # noqa: E731
+            elif input_size is None:
+                # Linen's param() traces its initialiser to check shapes, which needs input_size.
+                if self.has_variable("params", name):
+                    params[name] = self.get_variable("params", name)
+                continue
+            else:
+                self._check_input_size(input_size)
+                init = lambda key, name=name: self._pure.init_params(  # noqa: E731
+                    spec, key, input_size, self.param_dtype
+                )[name]
+            params[name] = self.param(name, init)
+        return params
+
+    def _check_input_size(self, input_size: int) -> None:
+        if not self.has_variable("params", "controller"):
+            return
+        kernel = self.get_variable("params", "controller")["layer_0"]["kernel"]
+        expected = kernel.shape[0] - getattr(self.spec, "read_size", 0)
+        if input_size != expected:
+            raise ValueError(
+                f"inputs have {input_size} features, but the parameters were made for {expected}"
+            )
+
+    def __call__(self, carry, x: jax.Array):
+        """One time step.
+
+        Args:
+          carry: the state (``NTMState`` for the NTM), batch dimensions ``...``.
+          x: ``[..., F]``.
+
+        Returns:
+          ``(carry, logits [..., O])``.
+        """
+        return self._pure.step(self._params(x.shape[-1]), self.spec, carry, x)
+
+    def initial_state(self, batch_shape: tuple[int, ...]):
+        """The learned initial state, broadcast to ``batch_shape`` (creates the ``initial`` params)."""
+        initial = self._params(None)["initial"]
+        return self._pure.initial_state(self.spec, initial, tuple(batch_shape))
+
+    @nn.nowrap
+    def initialize_carry(self, rng: jax.Array, input_shape: tuple[int, ...]):
+        """The initial state at the learned biases' starting values, for ``input_shape = (..., F)``.
+
+        Linen's ``initialize_carry`` cannot read parameters, so this is what a run gets before any
+        training; use :meth:`initial_state` for the learned one.
+        """
+        initial = self._pure.init_initial(self.spec, rng, self.param_dtype)
+        return self._pure.initial_state(self.spec, initial, tuple(input_shape[:-1]))
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1
+
+    def unroll(self, inputs: jax.Array, initial_state=None, return_trace: bool = False):
+        """Run a whole sequence in one ``lax.scan``.
+
+        Args:
+          inputs: ``[..., T, F]``, batch-major.
+          initial_state: defaults to :meth:`initial_state`.
+          return_trace: also return the per-step trace, ``[..., T, ...]`` per field.
+
+        Returns:
+          ``(final_state, logits [..., T, O], trace or None)``.
+        """
+        if inputs.ndim < 2:
+            raise ValueError(f"inputs must be [..., T, F], got shape {inputs.shape}")
+        batch_shape = inputs.shape[:-2]
+        params = self._params(inputs.shape[-1])
+        if initial_state is None:
+            initial_state = self._pure.initial_state(self.spec, params["initial"], batch_shape)
+        state, logits, trace = self._pure.unroll(
+            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace
+        )
+        logits = jnp.moveaxis(logits, 0, -2)
+        return state, logits, _batch_major_trace(trace, len(batch_shape))
+
+
+class NTMCell(_PureCell):
+    """A Neural Turing Machine (Graves et al. 2014) as a Flax Linen recurrent cell.
+
+    Works inside ``nn.RNN`` (with ``seq_lengths``), ``nn.scan``, ``jax.jit``, ``jax.grad`` and
+    ``jax.vmap``, with any number of leading batch dimensions. The carry is an :class:`ntm.NTMState`.
+
+    Learned initial state: Linen's ``initialize_carry`` cannot create parameters, so it returns the
+    values the learned initial state starts from. To train the initial read vectors, weightings,
+    controller state (and memory, for ``memory_init="learned"``), call ``cell.initial_state(batch_shape)``
+    inside your module and pass it on: ``nn.RNN(cell)(x, initial_carry=cell.initial_state(x.shape[:1]))``.
+    :class:`Sequence` does this for you. Memory is reset to its initial value for every sequence
+    started this way; to carry memory across sequences, pass the final carry back in as the initial one.
+
+    Attributes:
+      output_size: O, the number of output logits per step.
+      memory_size: N, memory rows.
+      word_size: M, row width.
+      num_read_heads: R.
+      num_write_heads: W.
+      shift_range: S, the largest shift a head may make.
+      controller: ``"lstm"`` or ``"feedforward"``.
+      controller_size: units per controller layer.
+      controller_layers: number of controller layers.
+      clip_value: clip of the raw head parameters and the output logits.
+      memory_init: ``"constant"``, ``"learned"`` or ``"random"`` (see :class:`ntm.core.NTMSpec`).
+      memory_init_value: the constant for ``memory_init="constant"``.
+      dtype: computation dtype of the controller and output; addressing and memory stay float32.
+      param_dtype: parameter dtype.
+    """
+
+    output_size: int
+    memory_size: int = 128
+    word_size: int = 20
+    num_read_heads: int = 1
+    num_write_heads: int = 1
+    shift_range: int = 1
+    controller: str = "lstm"
+    controller_size: int = 100
+    controller_layers: int = 1
+    clip_value: float = 20.0
+    memory_init: str = "constant"
+    memory_init_value: float = 1e-6
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    _pure = core
+
+    @property
+    def spec(self) -> core.NTMSpec:
+        fields = {f.name for f in dataclasses.fields(core.NTMSpec)}
+        return core.NTMSpec(**{name: getattr(self, name) for name in fields})
+
+
+class StackedLSTMCell(_PureCell):
+    """The stacked-LSTM baseline with a linear output, as a Linen cell with the NTM cell's interface.
+
+    Attributes:
+      output_size: O.
+      hidden_size: units per layer.
+      num_layers: number of layers.
+      clip_value: clip of the output logits.
+      dtype, param_dtype: computation and parameter dtypes.
+    """
+
+    output_size: int
+    hidden_size: int = 256
+    num_layers: int = 3
+    clip_value: float = 20.0
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    _pure = baseline
+
+    @property
+    def spec(self) -> baseline.LSTMSpec:
+        fields = {f.name for f in dataclasses.fields(baseline.LSTMSpec)}
+        return baseline.LSTMSpec(**{name: getattr(self, name) for name in fields})
+
+
+class Sequence(nn.Module):
+    """A whole-sequence model: runs ``cell`` over ``[..., T, F]`` from its learned initial state.
+
+    Attributes:
+      cell: an :class:`NTMCell` or :class:`StackedLSTMCell`.
+    """
+
+    cell: _PureCell
+
+    def __call__(self, inputs: jax.Array, return_trace: bool = False):
+        """Returns ``logits [..., T, O]``, and the per-step trace too if ``return_trace``."""
+        _, logits, trace = self.cell.unroll(inputs, return_trace=return_trace)
+        return (logits, trace) if return_trace else logits

@@ -1,0 +1,138 @@
+"""Flax NNX cells over the same pure core as the Linen ones.
+
+Example::
+
+    from flax import nnx
+    import ntm.nnx
+
+    cell = ntm.nnx.NTMCell(in_features=9, output_size=8, rngs=nnx.Rngs(0))
+    rnn = nnx.RNN(cell)
+    logits = rnn(x)                                   # x: [batch, time, 9] -> [batch, time, 8]
+
+Unlike Linen, NNX's ``initialize_carry`` can read parameters, so ``nnx.RNN`` starts every sequence from
+the learned initial state. The parameter tree equals the Linen cell's ``params`` collection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from ntm import baseline, core
+
+
+class _PureCell(nnx.RNNCellBase):
+    _pure = None
+
+    def __init__(self, spec, in_features: int, param_dtype, rngs: nnx.Rngs):
+        self.spec = spec
+        self.in_features = in_features
+        values = self._pure.init_params(spec, rngs.params(), in_features, param_dtype)
+        self.params = nnx.data(jax.tree.map(nnx.Param, values))
+
+    def param_values(self) -> dict:
+        """The parameters as a plain dict of arrays (the Linen cell's ``params`` layout)."""
+        return jax.tree.map(lambda p: p[...], self.params, is_leaf=lambda x: isinstance(x, nnx.Variable))
+
+    def __call__(self, carry, x: jax.Array):
+        """One step: ``(carry, x [..., F]) -> (carry, logits [..., O])``."""
+        return self._pure.step(self.param_values(), self.spec, carry, x)
+
+    def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None):
+        """The learned initial state for ``input_shape = (..., F)``."""
+        del rngs, carry_init
+        initial = self.param_values()["initial"]
+        return self._pure.initial_state(self.spec, initial, tuple(input_shape[:-1]))
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1
+
+    def unroll(self, inputs: jax.Array, initial_state=None, return_trace: bool = False):
+        """Run ``inputs [..., T, F]`` in one ``lax.scan``; see ``ntm.NTMCell.unroll``."""
+        if inputs.ndim < 2:
+            raise ValueError(f"inputs must be [..., T, F], got shape {inputs.shape}")
+        params = self.param_values()
+        batch_shape = inputs.shape[:-2]
+        if initial_state is None:
+            initial_state = self._pure.initial_state(self.spec, params["initial"], batch_shape)
+        state, logits, trace = self._pure.unroll(
+            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace
+        )
+        if trace is not None:
+            trace = jax.tree.map(lambda x: jnp.moveaxis(x, 0, len(batch_shape)), trace)
+        return state, jnp.moveaxis(logits, 0, -2), trace
+
+
+class NTMCell(_PureCell):
+    """A Neural Turing Machine as a Flax NNX recurrent cell; see ``ntm.NTMCell`` for the attributes.
+
+    Args:
+      in_features: F, input features per step.
+      output_size: O.
+      rngs: ``nnx.Rngs`` for the parameter initialisation.
+      The other keyword arguments are those of :class:`ntm.core.NTMSpec`, plus ``param_dtype``.
+    """
+
+    _pure = core
+
+    def __init__(
+        self,
+        in_features: int,
+        output_size: int,
+        *,
+        memory_size: int = 128,
+        word_size: int = 20,
+        num_read_heads: int = 1,
+        num_write_heads: int = 1,
+        shift_range: int = 1,
+        controller: str = "lstm",
+        controller_size: int = 100,
+        controller_layers: int = 1,
+        clip_value: float = 20.0,
+        memory_init: str = "constant",
+        memory_init_value: float = 1e-6,
+        dtype: Any = jnp.float32,
+        param_dtype: Any = jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        spec = core.NTMSpec(
+            output_size=output_size,
+            memory_size=memory_size,
+            word_size=word_size,
+            num_read_heads=num_read_heads,
+            num_write_heads=num_write_heads,
+            shift_range=shift_range,
+            controller=controller,
+            controller_size=controller_size,
+            controller_layers=controller_layers,
+            clip_value=clip_value,
+            memory_init=memory_init,
+            memory_init_value=memory_init_value,
+            dtype=dtype,
+        )
+        super().__init__(spec, in_features, param_dtype, rngs)
+
+
+class StackedLSTMCell(_PureCell):
+    """The stacked-LSTM baseline as an NNX cell; see ``ntm.StackedLSTMCell``."""
+
+    _pure = baseline
+
+    def __init__(
+        self,
+        in_features: int,
+        output_size: int,
+        *,
+        hidden_size: int = 256,
+        num_layers: int = 3,
+        clip_value: float = 20.0,
+        dtype: Any = jnp.float32,
+        param_dtype: Any = jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        spec = baseline.LSTMSpec(output_size, hidden_size, num_layers, clip_value, dtype)
+        super().__init__(spec, in_features, param_dtype, rngs)

@@ -1,0 +1,65 @@
+"""Typed state carried from one time step to the next, and the head parameters of one step.
+
+Shapes use ``...`` for any number of leading batch dimensions, N for memory rows, M for the word size,
+R and W for the numbers of read and write heads, S for the shift range and H for the controller size.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+
+
+class LSTMState(NamedTuple):
+    """State of one LSTM layer."""
+
+    hidden: jax.Array  # [..., H]
+    cell: jax.Array  # [..., H]
+
+
+# One LSTMState per layer for an LSTM controller; the empty tuple for a feedforward one.
+ControllerState = tuple[LSTMState, ...]
+
+
+class NTMState(NamedTuple):
+    """Everything an NTM carries between time steps. Memory and weightings are always float32."""
+
+    memory: jax.Array  # [..., N, M]
+    read_weights: jax.Array  # [..., R, N], each head's weighting after the last step
+    write_weights: jax.Array  # [..., W, N]
+    read_vectors: jax.Array  # [..., R, M], what each read head read at the last step
+    controller: ControllerState
+
+
+class ReadHeadParams(NamedTuple):
+    """Parameters of all read heads at one step, after their activations."""
+
+    key: jax.Array  # [..., R, M], tanh
+    strength: jax.Array  # [..., R], softplus, >= 0
+    gate: jax.Array  # [..., R], sigmoid, in (0, 1)
+    shift: jax.Array  # [..., R, 2S+1], softmax over allowed shifts
+    gamma: jax.Array  # [..., R], 1 + softplus, >= 1
+
+
+class WriteHeadParams(NamedTuple):
+    """Parameters of all write heads at one step, after their activations."""
+
+    key: jax.Array  # [..., W, M]
+    strength: jax.Array  # [..., W]
+    gate: jax.Array  # [..., W]
+    shift: jax.Array  # [..., W, 2S+1]
+    gamma: jax.Array  # [..., W]
+    erase: jax.Array  # [..., W, M], sigmoid, in (0, 1)
+    add: jax.Array  # [..., W, M], tanh
+
+
+class StepTrace(NamedTuple):
+    """What one step did to memory, for plots (stacked over time by ``unroll(return_trace=True)``)."""
+
+    read_weights: jax.Array  # [..., R, N]
+    write_weights: jax.Array  # [..., W, N]
+    erase: jax.Array  # [..., W, M]
+    add: jax.Array  # [..., W, M]
+    read_vectors: jax.Array  # [..., R, M]
+    memory: jax.Array  # [..., N, M], after the write
