@@ -23,13 +23,17 @@ class Batch(NamedTuple):
 
 
 def as_generator(seed: Any) -> np.random.Generator:
-    """A numpy Generator from an int seed, a JAX PRNG key or a Generator."""
+    """A numpy Generator from an int seed, a tuple of ints, a JAX PRNG key or a Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, int | np.integer):
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
         return np.random.default_rng(int(seed))
+    if isinstance(seed, tuple | list) and all(isinstance(s, int | np.integer) for s in seed):
+        if any(s < 0 for s in seed):
+            raise ValueError(f"seed entries must be >= 0, got {seed}")
+        return np.random.default_rng([int(s) for s in seed])  # e.g. (run seed, step)
     try:
         import jax
 

@@ -1,0 +1,161 @@
+"""The training configuration: one flat, frozen dataclass; every field settable from the command line.
+
+Each task's defaults live in ``experiments/configs/<task>.py`` (``get_config(smoke=False)``); the command
+line overrides any field with ``--field-name value`` and any task field with ``--task-option name=value``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import typing
+from typing import Any
+
+MODELS = ("ntm", "lstm")
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on. Saved as ``config.json`` in the run directory."""
+
+    task: str = "copy"
+    task_options: dict = dataclasses.field(default_factory=dict)  # overrides of the task's config
+    model: str = "ntm"  # "ntm" or "lstm" (the stacked-LSTM baseline)
+    # NTM (the paper's copy model: LSTM 100, memory 128 x 20, one read and one write head).
+    controller: str = "lstm"  # "lstm" or "feedforward"
+    controller_size: int = 100
+    controller_layers: int = 1
+    memory_size: int = 128
+    word_size: int = 20
+    num_read_heads: int = 1
+    num_write_heads: int = 1
+    shift_range: int = 1
+    memory_init: str = "constant"
+    clip_value: float = 20.0  # clip of head parameters and output logits
+    # LSTM baseline (the paper's copy baseline: 3 x 256).
+    lstm_hidden_size: int = 256
+    lstm_layers: int = 3
+    # Optimisation. Adam 1e-3 with global-norm clipping at 50 is what Collier & Beel found converges.
+    optimizer: str = "adam"  # "adam" or "rmsprop" (Graves' form: centred, momentum 0.9)
+    learning_rate: float = 1e-3
+    rmsprop_decay: float = 0.95
+    momentum: float = 0.9
+    clip_global_norm: float = 50.0  # 0 turns it off
+    clip_elementwise: float = 0.0  # the paper clips each component to (-10, 10); 0 turns it off
+    batch_size: int = 32
+    steps: int = 10_000
+    seed: int = 0
+    seeds: int = 1  # independent seeds trained in one compiled program (vmap)
+    num_devices: int = 0  # devices to shard the batch over; 0 means all visible
+    # Evaluation, logging, checkpoints.
+    eval_every: int = 200  # steps between evaluations on the training distribution
+    eval_batch_size: int = 640
+    generalisation_every: int = 0  # steps between evaluations on every split; 0: only at the end
+    converged_bit_errors: float = 0.1  # "converged": eval bit errors per sequence below this
+    stop_when_converged: bool = False  # end the run once every seed has converged
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        _positive(self, "batch_size", "steps", "seeds", "eval_every", "eval_batch_size", "log_every")
+        _positive(self, "checkpoint_every")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.seed < 0 or self.num_devices < 0 or self.generalisation_every < 0:
+            raise ValueError("seed, num_devices and generalisation_every must be >= 0")
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"config has unknown fields {unknown}")
+        return cls(**data)
+
+
+def _positive(config, *names):
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def task_config(task: str, smoke: bool = False) -> TrainConfig:
+    """The default (or smoke) config of ``task`` from ``experiments/configs/<task>.py``."""
+    import tasks
+
+    if task not in tasks.names():
+        raise ValueError(f"unknown task {task!r}; known tasks are {', '.join(tasks.names())}")
+    module = importlib.import_module(f"experiments.configs.{task}")
+    return module.get_config(smoke=smoke)
+
+
+# --------------------------------------------------------------------------------------------------
+# Command line
+
+
+def _parse_value(text: str) -> Any:
+    """A command-line value as JSON if it parses (numbers, booleans, null), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean, got {text!r}")
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--field-name`` flag per TrainConfig field (default: the task config's value)."""
+    hints = typing.get_type_hints(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        if field.name == "task_options":
+            continue
+        kind = hints[field.name]
+        parse = _bool if kind is bool else kind
+        flag = "--" + field.name.replace("_", "-")
+        parser.add_argument(flag, dest=field.name, type=parse, default=None, help=f"({kind.__name__})")
+    parser.add_argument(
+        "--task-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a field of the task's config, e.g. --task-option max_length=5 (repeatable)",
+    )
+
+
+def resolve(args: argparse.Namespace, smoke: bool = False) -> TrainConfig:
+    """The task's default config with the command line's overrides applied."""
+    config = task_config(args.task or "copy", smoke=smoke)
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if f.name != "task_options" and getattr(args, f.name, None) is not None
+    }
+    options = dict(config.task_options)
+    for item in args.task_option:
+        if "=" not in item:
+            raise ValueError(f"--task-option expects NAME=VALUE, got {item!r}")
+        name, value = item.split("=", 1)
+        options[name.strip()] = _parse_value(value.strip())
+    return dataclasses.replace(config, **overrides, task_options=options)

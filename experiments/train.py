@@ -1,0 +1,500 @@
+"""Train an NTM (or the stacked-LSTM baseline) on one of the paper's tasks.
+
+    python -m experiments.train --task copy                       # the task's default config
+    python -m experiments.train --task copy --seeds 5 --steps 3000
+    python -m experiments.train --task copy --workdir runs/copy --resume
+
+Every flag is a field of ``experiments.config.TrainConfig``; ``--help`` lists them. A run directory holds
+``config.json``, ``metrics.jsonl`` (training), ``eval.jsonl`` (evaluations), ``summary.json``, and Orbax
+checkpoints under ``checkpoints/``. K seeds (``--seeds K``) are trained in one compiled program: the
+parameters, optimiser states and batches carry a leading seed axis and the step is ``vmap``-ed over it.
+The batch axis is sharded over the visible devices (``--num-devices``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import signal
+import sys
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+import ntm
+import tasks
+from experiments import config as config_lib
+from experiments.config import TrainConfig
+from tasks import metrics
+
+# Evaluation batches are drawn from this seed (and the split's index), the same for every run.
+EVAL_SEED = 10**6
+
+
+class TrainState(NamedTuple):
+    """Training state; every leaf of ``params`` and ``opt_state`` has a leading seed axis [K, ...]."""
+
+    step: jax.Array  # [], steps done
+    params: dict
+    opt_state: optax.OptState
+
+
+def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
+    """The whole-sequence model the config asks for."""
+    dtype = jnp.bfloat16 if config.dtype == "bfloat16" else jnp.float32
+    if config.model == "lstm":
+        cell = ntm.StackedLSTMCell(
+            output_size=task.output_size,
+            hidden_size=config.lstm_hidden_size,
+            num_layers=config.lstm_layers,
+            clip_value=config.clip_value,
+            dtype=dtype,
+        )
+    else:
+        cell = ntm.NTMCell(
+            output_size=task.output_size,
+            memory_size=config.memory_size,
+            word_size=config.word_size,
+            num_read_heads=config.num_read_heads,
+            num_write_heads=config.num_write_heads,
+            shift_range=config.shift_range,
+            controller=config.controller,
+            controller_size=config.controller_size,
+            controller_layers=config.controller_layers,
+            clip_value=config.clip_value,
+            memory_init=config.memory_init,
+            dtype=dtype,
+        )
+    return ntm.Sequence(cell)
+
+
+def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """Clipping (elementwise, then global norm) followed by Adam or Graves' RMSProp."""
+    chain = []
+    if config.clip_elementwise > 0:
+        chain.append(optax.clip(config.clip_elementwise))
+    if config.clip_global_norm > 0:
+        chain.append(optax.clip_by_global_norm(config.clip_global_norm))
+    if config.optimizer == "adam":
+        chain.append(optax.adam(config.learning_rate))
+    else:
+        # Graves (2013): centred RMSProp with momentum, epsilon 1e-4 inside the square root.
+        chain.append(
+            optax.rmsprop(
+                config.learning_rate,
+                decay=config.rmsprop_decay,
+                eps=1e-4,
+                centered=True,
+                momentum=config.momentum,
+            )
+        )
+    return optax.chain(*chain)
+
+
+def make_mesh(num_devices: int) -> Mesh:
+    """A one-axis ("data") mesh over the first ``num_devices`` devices (0: all)."""
+    devices = jax.devices()
+    if num_devices > len(devices):
+        raise ValueError(f"num_devices={num_devices}, but only {len(devices)} device(s) are visible")
+    return Mesh(np.array(devices[: num_devices or len(devices)]), ("data",))
+
+
+class Trainer:
+    """Builds the model, optimiser, data and compiled steps of one run (any number of seeds)."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.task = tasks.get(config.task, **config.task_options)
+        self.model = build_model(config, self.task)
+        self.optimizer = build_optimizer(config)
+        self.mesh = make_mesh(config.num_devices)
+        self.seeds = [config.seed + k for k in range(config.seeds)]
+        devices = self.mesh.devices.size
+        if config.batch_size % devices:
+            raise ValueError(
+                f"batch_size={config.batch_size} must be divisible by the {devices} devices it is "
+                f"sharded over (set --num-devices)"
+            )
+        self.replicated = NamedSharding(self.mesh, P())
+        self.data_sharding = NamedSharding(self.mesh, P(None, "data"))  # [K, B, ...]
+        self.eval_tasks = self.task.evaluation()
+        self._train_step = jax.jit(self._step, donate_argnums=0)
+        self._evaluate = jax.jit(self._eval)
+
+    # -- pure functions ------------------------------------------------------------------------------
+
+    def _loss(self, params, batch: tasks.Batch):
+        logits = self.model.apply({"params": params}, batch.inputs).astype(jnp.float32)
+        bits = metrics.bits_per_sequence(logits, batch.targets, batch.mask)
+        errors = metrics.bit_errors_per_sequence(logits, batch.targets, batch.mask)
+        # Mean over sequences of the cross-entropy in nats summed over the scored bits.
+        return jnp.mean(bits) * math.log(2.0), (jnp.mean(bits), jnp.mean(errors))
+
+    def _step_one_seed(self, params, opt_state, batch):
+        grads, (cost, errors) = jax.grad(self._loss, has_aux=True)(params, batch)
+        updates, opt_state = self.optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        return params, opt_state, {"cost": cost, "bit_errors": errors, "grad_norm": optax.global_norm(grads)}
+
+    def _step(self, state: TrainState, batch: tasks.Batch):
+        params, opt_state, stats = jax.vmap(self._step_one_seed)(state.params, state.opt_state, batch)
+        return TrainState(state.step + 1, params, opt_state), stats
+
+    def _eval(self, params, batch: tasks.Batch):
+        def one(params, batch):
+            logits = self.model.apply({"params": params}, batch.inputs).astype(jnp.float32)
+            return (
+                jnp.mean(metrics.bits_per_sequence(logits, batch.targets, batch.mask)),
+                jnp.mean(metrics.bit_errors_per_sequence(logits, batch.targets, batch.mask)),
+            )
+
+        return jax.vmap(one, in_axes=(0, None))(params, batch)
+
+    # -- state and data ------------------------------------------------------------------------------
+
+    def init_state(self) -> TrainState:
+        """Fresh parameters and optimiser state for every seed, replicated over the devices."""
+        dummy = jnp.zeros((1, self.task.num_steps, self.task.input_size))
+        keys = jnp.stack([jax.random.key(s) for s in self.seeds])
+
+        @jax.jit
+        def init(keys):
+            params = jax.vmap(lambda k: self.model.init(k, dummy)["params"])(keys)
+            return TrainState(jnp.zeros((), jnp.int32), params, jax.vmap(self.optimizer.init)(params))
+
+        return jax.device_put(init(keys), self.replicated)
+
+    def batch(self, step: int) -> tasks.Batch:
+        """The training batch of ``step`` for every seed, ``[K, B, ...]``: a function of (seed, step)."""
+        per_seed = [self.task.sample((seed, step), self.config.batch_size) for seed in self.seeds]
+        stacked = tasks.Batch(*(np.stack(field) for field in zip(*per_seed, strict=True)))
+        return jax.device_put(stacked, self.data_sharding)
+
+    def eval_batch(self, name: str) -> tasks.Batch:
+        index = list(self.eval_tasks).index(name)
+        batch = self.eval_tasks[name].sample((EVAL_SEED, index), self.config.eval_batch_size)
+        devices = self.mesh.devices.size
+        sharding = NamedSharding(self.mesh, P("data") if len(batch.inputs) % devices == 0 else P())
+        return jax.device_put(batch, sharding)
+
+    def train_step(self, state: TrainState, batch: tasks.Batch):
+        return self._train_step(state, batch)
+
+    def evaluate(self, params, names=None) -> dict[str, dict[str, list[float]]]:
+        """Cost and bit errors per sequence for every seed on each named evaluation split."""
+        results = {}
+        for name in names or list(self.eval_tasks):
+            cost, errors = self._evaluate(params, self.eval_batch(name))
+            results[name] = {"cost": np.asarray(cost).tolist(), "bit_errors": np.asarray(errors).tolist()}
+            if isinstance(self.eval_tasks[name], tasks.Ngrams):
+                optimum = self.eval_tasks[name].optimal_bits_per_sequence(
+                    jax.device_get(self.eval_batch(name))
+                )
+                results[name]["optimal_cost"] = float(np.mean(optimum))
+        return results
+
+
+# --------------------------------------------------------------------------------------------------
+# Run directory: config, logs, checkpoints
+
+
+class RunDir:
+    """The files of one run."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = pathlib.Path(path).absolute()
+        self.config = self.path / "config.json"
+        self.metrics = self.path / "metrics.jsonl"
+        self.evals = self.path / "eval.jsonl"
+        self.summary = self.path / "summary.json"
+        self.checkpoints = self.path / "checkpoints"
+
+    def append(self, file: pathlib.Path, record: dict) -> None:
+        with open(file, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def truncate_logs(self, step: int) -> None:
+        """Drop log lines past ``step`` (a resumed run rewrites them)."""
+        for file in (self.metrics, self.evals):
+            if file.exists():
+                lines = [ln for ln in file.read_text().splitlines() if json.loads(ln)["step"] <= step]
+                file.write_text("".join(ln + "\n" for ln in lines))
+
+
+def read_jsonl(path: pathlib.Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# Fields that may differ between a run and its resumption.
+RESUMABLE_FIELDS = {
+    "steps",
+    "eval_every",
+    "generalisation_every",
+    "log_every",
+    "checkpoint_every",
+    "stop_when_converged",
+    "num_devices",
+    "eval_batch_size",
+}
+
+
+def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
+    diffs = [
+        f"{f.name}: checkpoint has {getattr(saved, f.name)!r}, command line has {getattr(config, f.name)!r}"
+        for f in dataclasses.fields(TrainConfig)
+        if f.name not in RESUMABLE_FIELDS and getattr(saved, f.name) != getattr(config, f.name)
+    ]
+    if diffs:
+        raise ValueError("the config does not match the checkpoint's:\n  " + "\n  ".join(diffs))
+
+
+def checkpoint_manager(run: RunDir):
+    import orbax.checkpoint as ocp
+
+    options = ocp.CheckpointManagerOptions(max_to_keep=2, create=True)
+    return ocp.CheckpointManager(run.checkpoints, options=options)
+
+
+def save_checkpoint(manager, state: TrainState) -> None:
+    import orbax.checkpoint as ocp
+
+    step = int(state.step)
+    if manager.latest_step() != step:
+        manager.save(step, args=ocp.args.StandardSave(state._asdict()))
+    manager.wait_until_finished()
+
+
+def restore_checkpoint(manager, template: TrainState) -> TrainState:
+    import orbax.checkpoint as ocp
+
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template._asdict())
+    restored = manager.restore(manager.latest_step(), args=ocp.args.StandardRestore(abstract))
+    return TrainState(**restored)
+
+
+class _TensorBoard:
+    """Scalars to TensorBoard when ``tensorboardX`` is installed; nothing otherwise."""
+
+    def __init__(self, path: pathlib.Path):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            self.writer = None
+        else:
+            self.writer = SummaryWriter(str(path / "tensorboard"))
+
+    def scalars(self, prefix: str, values: dict, step: int) -> None:
+        if self.writer is None:
+            return
+        for name, value in values.items():
+            for k, v in enumerate(np.atleast_1d(value)):
+                self.writer.add_scalar(f"{prefix}/{name}/seed_{k}", float(v), step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# The loop
+
+
+def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False, progress: bool = True):
+    """Train per ``config`` in ``workdir``; returns the run summary (also written to summary.json)."""
+    run = RunDir(workdir)
+    trainer = Trainer(config)
+    run.path.mkdir(parents=True, exist_ok=True)
+    has_checkpoint = run.checkpoints.exists() and any(run.checkpoints.iterdir())
+    if has_checkpoint and not resume:
+        raise ValueError(f"{run.path} already holds checkpoints: pass --resume, or choose a new --workdir")
+    if resume and run.config.exists():
+        check_resumable(TrainConfig.from_json(run.config.read_text()), config)
+    run.config.write_text(config.to_json())
+    manager = checkpoint_manager(run)
+    state = trainer.init_state()
+    start = 0
+    if resume and manager.latest_step() is not None:
+        state = restore_checkpoint(manager, state)
+        start = int(state.step)
+        print(f"resumed from step {start} ({run.checkpoints})", flush=True)
+    run.truncate_logs(start)
+
+    converged_at = _converged_steps(run, len(trainer.seeds), config)
+    tensorboard = _TensorBoard(run.path)
+    bar = _progress(config, start, progress)
+    window, window_start, wall_start = [], time.perf_counter(), time.perf_counter()
+    paused = 0.0  # seconds of evaluation and checkpointing inside the current log window
+    step = start
+    interrupted = False
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt
+
+    previous_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        while step < config.steps:
+            batch = trainer.batch(step)
+            state, stats = trainer.train_step(state, batch)
+            step += 1
+            window.append(stats)
+            if step % config.log_every == 0 or step == config.steps:
+                record = _log_window(run, window, step, config, window_start, paused)
+                tensorboard.scalars("train", {k: record[k] for k in ("cost", "bit_errors")}, step)
+                bar.set_postfix(
+                    cost=f"{np.median(record['cost']):.2f}",
+                    bit_errors=f"{np.median(record['bit_errors']):.2f}",
+                    seq_s=f"{record['sequences_per_second']:.0f}",
+                )
+                window, window_start, paused = [], time.perf_counter(), 0.0
+            bar.update(1)
+            if step % config.eval_every == 0 or step == config.steps:
+                jax.block_until_ready(state)  # so the pause holds no training
+                pause_start = time.perf_counter()
+                every = config.generalisation_every
+                names = None if (every and step % every == 0) or step == config.steps else ["train"]
+                results = trainer.evaluate(state.params, names)
+                _log_eval(run, tensorboard, results, step, config)
+                for k, errors in enumerate(results["train"]["bit_errors"]):
+                    if converged_at[k] is None and errors < config.converged_bit_errors:
+                        converged_at[k] = step
+                if config.stop_when_converged and all(c is not None for c in converged_at):
+                    bar.write(f"every seed converged by step {step}")
+                    break
+                paused += time.perf_counter() - pause_start
+            if step % config.checkpoint_every == 0:
+                jax.block_until_ready(state)
+                pause_start = time.perf_counter()
+                save_checkpoint(manager, state)
+                paused += time.perf_counter() - pause_start
+    except KeyboardInterrupt:
+        interrupted = True
+        bar.write(f"interrupted at step {step}: saving a checkpoint")
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+        bar.close()
+        save_checkpoint(manager, state)
+        manager.close()
+        tensorboard.close()
+    if interrupted:
+        raise KeyboardInterrupt
+    if step != config.steps:  # stopped early: the end-of-run evaluation covers every split
+        _log_eval(run, tensorboard, trainer.evaluate(state.params), step, config)
+    summary = _summary(run, state, config, step, converged_at, time.perf_counter() - wall_start)
+    run.summary.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _progress(config: TrainConfig, start: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=config.steps,
+        initial=start,
+        disable=not enabled,
+        desc=f"{config.task} {config.model} x{config.seeds}",
+        unit="step",
+        dynamic_ncols=True,
+    )
+
+
+def _log_window(run: RunDir, window, step: int, config: TrainConfig, since: float, paused: float) -> dict:
+    stats = jax.device_get(window)  # waits for the window's steps to finish
+    elapsed = time.perf_counter() - since - paused
+    record = {"step": step, "sequences": step * config.batch_size}
+    for name in ("cost", "bit_errors", "grad_norm"):
+        record[name] = np.mean([s[name] for s in stats], axis=0).tolist()
+    record["sequences_per_second"] = len(stats) * config.batch_size * config.seeds / elapsed
+    record["time"] = time.time()
+    run.append(run.metrics, record)
+    return record
+
+
+def _log_eval(run: RunDir, tensorboard, results: dict, step: int, config: TrainConfig) -> None:
+    for name, values in results.items():
+        run.append(run.evals, {"step": step, "sequences": step * config.batch_size, "split": name, **values})
+        tensorboard.scalars(f"eval_{name}", {k: values[k] for k in ("cost", "bit_errors")}, step)
+    train = results.get("train")
+    if train is not None:
+        print(
+            f"step {step}: eval cost {np.median(train['cost']):.3f} bits/seq, "
+            f"bit errors {np.median(train['bit_errors']):.3f}/seq (median over {len(train['cost'])} seed(s))",
+            flush=True,
+        )
+
+
+def _converged_steps(run: RunDir, num_seeds: int, config: TrainConfig) -> list[int | None]:
+    """First step at which each seed's eval bit errors fell below the threshold (from eval.jsonl)."""
+    converged = [None] * num_seeds
+    for record in read_jsonl(run.evals):
+        if record["split"] != "train":
+            continue
+        for k, errors in enumerate(record["bit_errors"]):
+            if converged[k] is None and errors < config.converged_bit_errors:
+                converged[k] = record["step"]
+    return converged
+
+
+def _summary(run, state, config, step, converged_at, wall) -> dict:
+    last = {}
+    for record in read_jsonl(run.evals):
+        if record["step"] == step:
+            last[record["split"]] = {
+                k: v for k, v in record.items() if k not in ("step", "sequences", "split")
+            }
+    return {
+        "task": config.task,
+        "model": config.model,
+        "seeds": [config.seed + k for k in range(config.seeds)],
+        "steps": step,
+        "sequences": step * config.batch_size,
+        "wall_seconds_this_session": wall,
+        "converged_at_step": converged_at,
+        "converged_at_sequences": [None if c is None else c * config.batch_size for c in converged_at],
+        "num_converged": sum(c is not None for c in converged_at),
+        "final_eval": last,
+        "parameters": sum(x.size for x in jax.tree.leaves(state.params)) // config.seeds,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.train", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    config_lib.add_config_flags(parser)
+    parser.add_argument("--workdir", default=None, help="run directory (default runs/<task>-<model>)")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    parser.add_argument("--smoke", action="store_true", help="start from the task's cheap smoke config")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        config = config_lib.resolve(args, smoke=args.smoke)
+        workdir = args.workdir or os.path.join("runs", f"{config.task}-{config.model}")
+        summary = train(config, workdir, resume=args.resume, progress=not args.no_progress)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stopped; resume with --resume", file=sys.stderr)
+        return 130
+    print(
+        f"done: {summary['steps']} steps, {summary['num_converged']}/{len(summary['seeds'])} seed(s) "
+        f"converged; run directory {workdir}",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
