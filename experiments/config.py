@@ -53,12 +53,14 @@ class TrainConfig:
     # Evaluation, logging, checkpoints.
     eval_every: int = 200  # steps between evaluations on the training distribution
     eval_batch_size: int = 640
+    eval_splits: str = ""  # comma-separated evaluation splits of the task; "" means all of them
     generalisation_every: int = 0  # steps between evaluations on every split; 0: only at the end
     converged_bit_errors: float = 0.1  # "converged": eval bit errors per sequence below this
     stop_when_converged: bool = False  # end the run once every seed has converged
     log_every: int = 50
     checkpoint_every: int = 1000
     dtype: str = "float32"
+    remat: bool = False  # recompute time steps in the backward pass: flat memory for long sequences
 
     def __post_init__(self):
         _positive(self, "batch_size", "steps", "seeds", "eval_every", "eval_batch_size", "log_every")

@@ -75,7 +75,7 @@ def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
             memory_init=config.memory_init,
             dtype=dtype,
         )
-    return ntm.Sequence(cell)
+    return ntm.Sequence(cell, remat=config.remat)
 
 
 def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
@@ -128,6 +128,15 @@ class Trainer:
         self.replicated = NamedSharding(self.mesh, P())
         self.data_sharding = NamedSharding(self.mesh, P(None, "data"))  # [K, B, ...]
         self.eval_tasks = self.task.evaluation()
+        if config.eval_splits:
+            wanted = [name.strip() for name in config.eval_splits.split(",")]
+            unknown = [name for name in wanted if name not in self.eval_tasks]
+            if unknown or "train" not in wanted:
+                raise ValueError(
+                    f"eval_splits={config.eval_splits!r} must name 'train' and only splits of "
+                    f"{config.task}: {', '.join(self.eval_tasks)}"
+                )
+            self.eval_tasks = {name: self.eval_tasks[name] for name in wanted}
         self._train_step = jax.jit(self._step, donate_argnums=0)
         self._evaluate = jax.jit(self._eval)
 
@@ -144,7 +153,7 @@ class Trainer:
         grads, (cost, errors) = jax.grad(self._loss, has_aux=True)(params, batch)
         updates, opt_state = self.optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        return params, opt_state, {"cost": cost, "bit_errors": errors, "grad_norm": optax.global_norm(grads)}
+        return params, opt_state, {"cost": cost, "bit_errors": errors, "grad_norm": optax.tree.norm(grads)}
 
     def _step(self, state: TrainState, batch: tasks.Batch):
         params, opt_state, stats = jax.vmap(self._step_one_seed)(state.params, state.opt_state, batch)

@@ -110,10 +110,12 @@ def step(params: dict, spec: LSTMSpec, state: ControllerState, x: jax.Array):
     return state, _readout(params, spec, h)
 
 
-def unroll(params: dict, spec: LSTMSpec, state, inputs: jax.Array, return_trace: bool = False):
+def unroll(
+    params: dict, spec: LSTMSpec, state, inputs: jax.Array, return_trace: bool = False, remat: bool = False
+):
     """A whole time-major sequence ``[T, ..., F]``; returns ``(state, logits [T, ..., O], None)``.
 
-    The baseline has no memory, so its trace is always ``None``.
+    The baseline has no memory, so its trace is always ``None``. ``remat`` as in ``ntm.core.unroll``.
     """
     del return_trace
     ctrl = _cast(params["controller"], spec.dtype)
@@ -122,5 +124,7 @@ def unroll(params: dict, spec: LSTMSpec, state, inputs: jax.Array, return_trace:
         h, carry = controllers.controller_step(ctrl, "lstm", carry, proj)
         return carry, h
 
+    if remat:
+        body = jax.checkpoint(body)
     state, hs = jax.lax.scan(body, state, _project(params, spec, inputs))
     return state, _readout(params, spec, hs), None

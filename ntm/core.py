@@ -284,6 +284,7 @@ def unroll(
     inputs: jax.Array,
     return_trace: bool = False,
     unroll_steps: int = 1,
+    remat: bool = False,
 ) -> tuple[NTMState, jax.Array, StepTrace | None]:
     """Run a whole sequence with ``lax.scan``; time-major.
 
@@ -296,6 +297,9 @@ def unroll(
       inputs: ``[T, ..., F]``.
       return_trace: also return the per-step :class:`StepTrace`, stacked over time.
       unroll_steps: the ``unroll`` argument of ``lax.scan``.
+      remat: recompute each step's intermediates in the backward pass instead of storing them
+        (``jax.checkpoint`` of the step), so that training memory grows only with the carried state
+        per step; for long sequences.
 
     Returns:
       ``(final_state, logits [T, ..., O], trace or None)``.
@@ -306,5 +310,7 @@ def unroll(
         carry, features, trace = step_projected(params, spec, carry, proj)
         return carry, (features, trace if return_trace else None)
 
+    if remat:
+        body = jax.checkpoint(body)
     state, (features, trace) = jax.lax.scan(body, state, projected, unroll=unroll_steps)
     return state, readout(params, spec, features), trace

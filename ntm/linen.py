@@ -107,13 +107,15 @@ class _PureCell(nn.RNNCellBase):
     def num_feature_axes(self) -> int:
         return 1
 
-    def unroll(self, inputs: jax.Array, initial_state=None, return_trace: bool = False):
+    def unroll(self, inputs: jax.Array, initial_state=None, return_trace: bool = False, remat: bool = False):
         """Run a whole sequence in one ``lax.scan``.
 
         Args:
           inputs: ``[..., T, F]``, batch-major.
           initial_state: defaults to :meth:`initial_state`.
           return_trace: also return the per-step trace, ``[..., T, ...]`` per field.
+          remat: recompute each step in the backward pass instead of storing its intermediates
+            (training memory then grows only with the carried state; for long sequences).
 
         Returns:
           ``(final_state, logits [..., T, O], trace or None)``.
@@ -125,7 +127,7 @@ class _PureCell(nn.RNNCellBase):
         if initial_state is None:
             initial_state = self._pure.initial_state(self.spec, params["initial"], batch_shape)
         state, logits, trace = self._pure.unroll(
-            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace
+            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace, remat=remat
         )
         logits = jnp.moveaxis(logits, 0, -2)
         return state, logits, _batch_major_trace(trace, len(batch_shape))
@@ -215,11 +217,13 @@ class Sequence(nn.Module):
 
     Attributes:
       cell: an :class:`NTMCell` or :class:`StackedLSTMCell`.
+      remat: recompute each time step in the backward pass (see :meth:`NTMCell.unroll`).
     """
 
     cell: _PureCell
+    remat: bool = False
 
     def __call__(self, inputs: jax.Array, return_trace: bool = False):
         """Returns ``logits [..., T, O]``, and the per-step trace too if ``return_trace``."""
-        _, logits, trace = self.cell.unroll(inputs, return_trace=return_trace)
+        _, logits, trace = self.cell.unroll(inputs, return_trace=return_trace, remat=self.remat)
         return (logits, trace) if return_trace else logits

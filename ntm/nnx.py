@@ -51,7 +51,7 @@ class _PureCell(nnx.RNNCellBase):
     def num_feature_axes(self) -> int:
         return 1
 
-    def unroll(self, inputs: jax.Array, initial_state=None, return_trace: bool = False):
+    def unroll(self, inputs: jax.Array, initial_state=None, return_trace: bool = False, remat: bool = False):
         """Run ``inputs [..., T, F]`` in one ``lax.scan``; see ``ntm.NTMCell.unroll``."""
         if inputs.ndim < 2:
             raise ValueError(f"inputs must be [..., T, F], got shape {inputs.shape}")
@@ -60,7 +60,7 @@ class _PureCell(nnx.RNNCellBase):
         if initial_state is None:
             initial_state = self._pure.initial_state(self.spec, params["initial"], batch_shape)
         state, logits, trace = self._pure.unroll(
-            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace
+            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace, remat=remat
         )
         if trace is not None:
             trace = jax.tree.map(lambda x: jnp.moveaxis(x, 0, len(batch_shape)), trace)

@@ -20,6 +20,7 @@ SMOKE = dict(
     steps=2,
     eval_every=1,
     eval_batch_size=8,
+    eval_splits="train",
     log_every=1,
     checkpoint_every=2,
 )

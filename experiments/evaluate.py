@@ -1,0 +1,130 @@
+"""Evaluate a run: the generalisation table and the figures.
+
+    python -m experiments.evaluate runs/copy-ntm
+
+Restores the latest checkpoint of RUN_DIR, evaluates every seed on each of the task's evaluation splits
+(the paper's generalisation lengths), and writes into RUN_DIR:
+
+- ``generalisation.json`` and ``generalisation.csv``: cost and bit errors per sequence, per split and seed;
+- ``learning_curve.png``: eval cost and bit errors against sequences seen, per seed and their median;
+- ``memory.png``: read and write weightings over time for one sequence (fixed colour scale);
+- ``outputs.png``: targets beside outputs for one sequence of each split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pathlib
+import sys
+
+import jax
+import numpy as np
+
+from experiments import plotting
+from experiments.config import TrainConfig
+from experiments.train import RunDir, Trainer, checkpoint_manager, read_jsonl, restore_checkpoint
+
+# The memory picture shows this sequence of this split.
+PICTURE_SPLIT = "train"
+
+
+def load_run(path) -> tuple[RunDir, Trainer, dict]:
+    """The run directory, a Trainer for its config, and the params of its latest checkpoint."""
+    run = RunDir(path)
+    if not run.path.is_dir():
+        raise ValueError(f"run directory {run.path} does not exist")
+    if not run.config.exists():
+        raise ValueError(f"{run.path} has no config.json: is it a run directory?")
+    config = TrainConfig.from_json(run.config.read_text())
+    trainer = Trainer(config)
+    manager = checkpoint_manager(run)
+    try:
+        if manager.latest_step() is None:
+            raise ValueError(f"{run.checkpoints} holds no complete checkpoint")
+        state = restore_checkpoint(manager, trainer.init_state())
+    finally:
+        manager.close()
+    return run, trainer, state.params
+
+
+def generalisation_table(trainer: Trainer, params) -> dict[str, dict]:
+    return trainer.evaluate(params)
+
+
+def format_table(results: dict[str, dict]) -> str:
+    lines = [f"{'split':<16}{'cost (bits/seq)':>18}{'bit errors/seq':>18}   per seed (bit errors)"]
+    for name, values in results.items():
+        per_seed = " ".join(f"{v:.2f}" for v in values["bit_errors"])
+        extra = f"   optimum {values['optimal_cost']:.2f}" if "optimal_cost" in values else ""
+        lines.append(
+            f"{name:<16}{np.median(values['cost']):>18.3f}{np.median(values['bit_errors']):>18.3f}"
+            f"   {per_seed}{extra}"
+        )
+    return "\n".join(lines)
+
+
+def write_table(run: RunDir, results: dict[str, dict]) -> None:
+    (run.path / "generalisation.json").write_text(json.dumps(results, indent=2))
+    with open(run.path / "generalisation.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["split", "seed", "cost", "bit_errors"])
+        for name, values in results.items():
+            for k, (cost, errors) in enumerate(zip(values["cost"], values["bit_errors"], strict=True)):
+                writer.writerow([name, k, f"{cost:.6f}", f"{errors:.6f}"])
+
+
+def _one_sequence(trainer: Trainer, params, split: str, index: int = 0):
+    """Inputs, targets, mask, output probabilities and trace of one sequence of ``split`` (seed 0)."""
+    batch = trainer.eval_tasks[split].sample((0, index), 1)
+    first_seed = jax.tree.map(lambda x: x[0], params)
+    apply = jax.jit(lambda p, x: trainer.model.apply({"params": p}, x, return_trace=True))
+    logits, trace = apply(first_seed, batch.inputs)
+    outputs = jax.nn.sigmoid(np.asarray(logits[0], np.float32))
+    trace = None if trace is None else jax.tree.map(lambda x: np.asarray(x[0]), trace)
+    return batch.inputs[0], batch.targets[0], batch.mask[0], np.asarray(outputs), trace
+
+
+def figures(run: RunDir, trainer: Trainer, params) -> list[pathlib.Path]:
+    config = trainer.config
+    made = []
+    title = f"{config.task}, {config.model}"
+    records = [r for r in read_jsonl(run.evals) if r["split"] == "train"]
+    curve = plotting.learning_curve(
+        records, run.path / "learning_curve.png", title, threshold=config.converged_bit_errors
+    )
+    made += [curve] if curve else []
+    inputs, targets, mask, outputs, trace = _one_sequence(trainer, params, PICTURE_SPLIT)
+    if trace is not None:
+        made.append(plotting.memory_picture(trace, inputs, targets, outputs, run.path / "memory.png", title))
+    examples = []
+    for split in trainer.eval_tasks:
+        _, targets, mask, outputs, _ = _one_sequence(trainer, params, split)
+        scored = mask > 0
+        examples.append((split, targets[scored], outputs[scored]))
+    made.append(plotting.targets_and_outputs(examples, run.path / "outputs.png", title))
+    return made
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.evaluate", description=__doc__)
+    parser.add_argument("run_dir", help="a directory written by experiments.train")
+    parser.add_argument("--no-figures", action="store_true", help="only the table")
+    args = parser.parse_args(argv)
+    try:
+        run, trainer, params = load_run(args.run_dir)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    results = generalisation_table(trainer, params)
+    write_table(run, results)
+    print(format_table(results))
+    if not args.no_figures:
+        for path in figures(run, trainer, params):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Figures: learning curves over seeds, the memory picture of one sequence, targets beside outputs."""
+
+from __future__ import annotations
+
+import pathlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def learning_curve(records: list[dict], path: pathlib.Path, title: str, threshold: float | None = None):
+    """Cost and bit errors per sequence on the training distribution against sequences seen.
+
+    Thin lines are seeds, the thick line their median. ``records`` are eval.jsonl lines of one split.
+    """
+    if not records:
+        return None
+    sequences = np.array([r["sequences"] for r in records])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, key, label in zip(
+        axes, ("cost", "bit_errors"), ("cost (bits / sequence)", "bit errors / sequence"), strict=True
+    ):
+        values = np.array([r[key] for r in records])  # [evals, seeds]
+        for k in range(values.shape[1]):
+            ax.plot(sequences, values[:, k], lw=0.7, alpha=0.5)
+        ax.plot(sequences, np.median(values, axis=1), color="black", lw=2, label="median over seeds")
+        if key == "bit_errors" and threshold:
+            ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"converged ({threshold})")
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_xlabel("sequences")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def memory_picture(trace, inputs, targets, outputs, path: pathlib.Path, title: str):
+    """The paper's Fig. 6 layout: inputs and outputs above, write and read weightings below.
+
+    Args:
+      trace: StepTrace of one sequence, time first (``read_weights [T, R, N]``, ...).
+      inputs, targets, outputs: ``[T, C]`` arrays of that sequence (outputs as probabilities).
+    """
+    read_w = np.asarray(trace.read_weights)
+    write_w = np.asarray(trace.write_weights)
+    heads = [(f"write head {h}", write_w[:, h]) for h in range(write_w.shape[1])]
+    heads += [(f"read head {h}", read_w[:, h]) for h in range(read_w.shape[1])]
+    rows = 3 + len(heads)
+    fig, axes = plt.subplots(rows, 1, figsize=(9, 1.4 * 3 + 2.2 * len(heads)), sharex=True)
+    sequences = (("inputs", inputs), ("targets", targets), ("outputs", outputs))
+    for ax, (label, data) in zip(axes[:3], sequences, strict=True):
+        ax.imshow(np.asarray(data).T, aspect="auto", cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_ylabel(label)
+        ax.set_yticks([])
+    last = None
+    for ax, (label, weights) in zip(axes[3:], heads, strict=True):
+        used = np.nonzero(weights.max(axis=0) > 0.01)[0]  # show the rows the head touched
+        lo, hi = (int(used.min()), int(used.max()) + 1) if used.size else (0, weights.shape[1])
+        last = ax.imshow(
+            weights[:, lo:hi].T,
+            aspect="auto",
+            cmap="magma",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            extent=(-0.5, weights.shape[0] - 0.5, hi - 0.5, lo - 0.5),
+        )
+        ax.set_ylabel(f"{label}\nrow")
+    axes[-1].set_xlabel("time step")
+    if last is not None:
+        fig.colorbar(last, ax=axes, shrink=0.5, label="weighting (fixed scale 0-1)")
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def targets_and_outputs(examples: list[tuple[str, np.ndarray, np.ndarray]], path: pathlib.Path, title: str):
+    """Targets above outputs for one sequence per split (the paper's Fig. 4 layout).
+
+    ``examples`` are ``(label, targets [T, C], outputs [T, C])`` restricted to the scored steps.
+    """
+    if not examples:
+        return None
+    fig, axes = plt.subplots(2, len(examples), figsize=(2.2 * len(examples) + 1, 3.6), squeeze=False)
+    for col, (label, target, output) in enumerate(examples):
+        for row, (name, data) in enumerate((("targets", target), ("outputs", output))):
+            ax = axes[row, col]
+            ax.imshow(
+                np.asarray(data).T, aspect="auto", cmap="gray_r", vmin=0, vmax=1, interpolation="nearest"
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(name)
+        axes[0, col].set_title(label, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

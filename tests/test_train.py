@@ -1,0 +1,214 @@
+"""Training from the command line: every task, no retracing, resume, kill, seeds, sharding, evaluate."""
+
+import dataclasses
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+import tasks
+from experiments import config as config_lib
+from experiments import evaluate, train
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _run(workdir, *flags, task="copy"):
+    argv = ["--task", task, "--smoke", "--workdir", str(workdir), "--no-progress", *flags]
+    return train.main(argv)
+
+
+def _costs(workdir) -> np.ndarray:
+    return np.array([r["cost"] for r in train.read_jsonl(pathlib.Path(workdir) / "metrics.jsonl")])
+
+
+@pytest.mark.parametrize("task", tasks.names())
+def test_one_step_of_every_task_through_the_command_line(tmp_path, task):
+    assert _run(tmp_path, "--steps", "1", task=task) == 0
+    config = train.TrainConfig.from_json((tmp_path / "config.json").read_text())
+    assert config.task == task and config.steps == 1
+    metrics = train.read_jsonl(tmp_path / "metrics.jsonl")
+    assert len(metrics) == 1 and np.isfinite(metrics[0]["cost"][0])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 1 and set(summary["final_eval"]) == {"train"}  # the smoke eval_splits
+    assert (tmp_path / "checkpoints" / "1").is_dir()
+    if task == "ngrams":
+        assert summary["final_eval"]["train"]["optimal_cost"] > 0
+
+
+def test_lstm_baseline_trains_with_the_same_loop(tmp_path):
+    assert _run(tmp_path, "--steps", "2", "--model", "lstm") == 0
+    assert len(_costs(tmp_path)) == 2
+
+
+def test_no_retrace_across_steps_with_different_lengths():
+    config = config_lib.task_config("copy", smoke=True)
+    trainer = train.Trainer(dataclasses.replace(config, task_options={"max_length": 6, "num_bits": 4}))
+    state = trainer.init_state()
+    lengths = set()
+    for step in range(4):
+        batch = trainer.batch(step)
+        lengths.add(tuple(np.asarray(batch.mask).sum(-1).ravel()))
+        state, _ = trainer.train_step(state, batch)
+    assert len(lengths) == 4  # the drawn lengths differed
+    assert trainer._train_step._cache_size() == 1
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    assert _run(tmp_path / "full", "--steps", "4", "--checkpoint-every", "2") == 0
+    assert _run(tmp_path / "split", "--steps", "2", "--checkpoint-every", "2") == 0
+    assert _run(tmp_path / "split", "--steps", "4", "--checkpoint-every", "2", "--resume") == 0
+    np.testing.assert_allclose(_costs(tmp_path / "split"), _costs(tmp_path / "full"), rtol=1e-6)
+
+
+def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
+    assert _run(tmp_path, "--steps", "1") == 0
+    assert _run(tmp_path, "--steps", "2") == 2
+    assert "already holds checkpoints: pass --resume" in capsys.readouterr().err
+    assert _run(tmp_path, "--steps", "2", "--resume", "--learning-rate", "0.5") == 2
+    assert "learning_rate: checkpoint has 0.001, command line has 0.5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--task", "sort"], "unknown task 'sort'"),
+        (["--model", "gru"], "model must be one of ('ntm', 'lstm'), got 'gru'"),
+        (["--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
+        (["--task-option", "max_lenght=3"], "unknown CopyConfig field(s) ['max_lenght']"),
+    ],
+)
+def test_bad_command_lines_are_clear_errors(tmp_path, capsys, flags, message):
+    argv = ["--smoke", "--workdir", str(tmp_path), "--no-progress", *flags]
+    assert train.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def _spawn(workdir, *flags):
+    cmd = [sys.executable, "-m", "experiments.train", "--task", "copy", "--smoke", "--no-progress"]
+    cmd += ["--workdir", str(workdir), *flags]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _complete_steps(workdir) -> list[int]:
+    ckpt = pathlib.Path(workdir) / "checkpoints"
+    return sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) if ckpt.exists() else []
+
+
+def _wait_for_checkpoint(proc, workdir, minimum, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if _complete_steps(workdir) and _complete_steps(workdir)[-1] >= minimum:
+            return
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"no checkpoint at step {minimum}: {proc.communicate()[0]}")
+
+
+def test_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path):
+    flags = ["--steps", "100000", "--checkpoint-every", "3", "--eval-every", "1000", "--log-every", "1"]
+    proc = _spawn(tmp_path / "killed", *flags)
+    _wait_for_checkpoint(proc, tmp_path / "killed", 6)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    last = _complete_steps(tmp_path / "killed")[-1]
+    # A checkpoint caught half-written looks like this; resuming must ignore it.
+    partial = tmp_path / "killed" / "checkpoints" / f"{last + 3}.orbax-checkpoint-tmp-1234"
+    shutil.copytree(tmp_path / "killed" / "checkpoints" / str(last), partial)
+    for f in sorted(partial.rglob("*"))[-3:]:
+        if f.is_file():
+            f.write_bytes(b"")
+    end = str(last + 2)
+    common = ["--checkpoint-every", "3", "--eval-every", "1000", "--log-every", "1"]
+    assert _run(tmp_path / "killed", "--steps", end, "--resume", *common) == 0
+    assert _run(tmp_path / "clean", "--steps", end, *common) == 0
+    np.testing.assert_allclose(_costs(tmp_path / "killed"), _costs(tmp_path / "clean"), rtol=1e-6)
+
+
+def test_interrupt_saves_a_checkpoint_at_the_current_step(tmp_path):
+    flags = ["--steps", "100000", "--checkpoint-every", "1000", "--eval-every", "1000", "--log-every", "1"]
+    proc = _spawn(tmp_path, *flags)
+    deadline = time.time() + 120
+    while (
+        time.time() < deadline and len(_costs(tmp_path) if (tmp_path / "metrics.jsonl").exists() else []) < 3
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "interrupted at step" in out
+    steps = _complete_steps(tmp_path)
+    assert steps and steps[-1] >= 3
+
+
+def test_k_seeds_in_one_program_equal_k_single_seed_runs(tmp_path):
+    assert _run(tmp_path / "both", "--steps", "3", "--seeds", "2", "--seed", "5") == 0
+    assert _run(tmp_path / "s5", "--steps", "3", "--seed", "5") == 0
+    assert _run(tmp_path / "s6", "--steps", "3", "--seed", "6") == 0
+    both = _costs(tmp_path / "both")
+    np.testing.assert_allclose(both[:, 0], _costs(tmp_path / "s5")[:, 0], rtol=1e-5)
+    np.testing.assert_allclose(both[:, 1], _costs(tmp_path / "s6")[:, 0], rtol=1e-5)
+    summary = json.loads((tmp_path / "both" / "summary.json").read_text())
+    assert summary["seeds"] == [5, 6] and len(summary["converged_at_step"]) == 2
+
+
+SHARDED = """
+import json, sys
+import jax
+from experiments import train
+assert jax.device_count() == 4, jax.devices()
+out = {}
+for n in (1, 4):
+    d = sys.argv[1] + f"/dev{n}"
+    assert train.main(["--smoke", "--steps", "3", "--batch-size", "8", "--num-devices", str(n),
+                       "--workdir", d, "--no-progress"]) == 0
+    out[n] = [r["cost"][0] for r in train.read_jsonl(train.RunDir(d).metrics)]
+print(json.dumps(out))
+"""
+
+
+def test_sharded_over_four_host_devices_equals_one_device(tmp_path):
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    result = subprocess.run(
+        [sys.executable, "-c", SHARDED, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    costs = json.loads(result.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(costs["4"], costs["1"], rtol=1e-5)
+
+
+def test_more_devices_than_visible_is_a_clear_error():
+    config = dataclasses.replace(config_lib.task_config("copy", smoke=True), num_devices=2)
+    with pytest.raises(ValueError, match=f"num_devices=2, but only {jax.device_count()} device"):
+        train.Trainer(config)
+
+
+def test_evaluate_writes_the_table_and_figures(tmp_path, capsys):
+    assert _run(tmp_path, "--steps", "2", "--seeds", "2", "--eval-splits", "train,length_10,length_120") == 0
+    capsys.readouterr()
+    assert evaluate.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "length_120" in out and "bit errors/seq" in out
+    table = json.loads((tmp_path / "generalisation.json").read_text())
+    assert list(table) == ["train", "length_10", "length_120"]
+    assert all(len(v["bit_errors"]) == 2 for v in table.values())
+    csv_rows = (tmp_path / "generalisation.csv").read_text().splitlines()
+    assert csv_rows[0] == "split,seed,cost,bit_errors" and len(csv_rows) == 1 + 2 * len(table)
+    for name in ("learning_curve.png", "memory.png", "outputs.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
+
+
+def test_evaluate_errors(tmp_path, capsys):
+    assert evaluate.main([str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert "has no config.json" in capsys.readouterr().err
