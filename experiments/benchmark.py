@@ -105,7 +105,7 @@ def _median_time(fn, repeats: int) -> float:
 
 def measure(case: Case, dtype, repeats: int, forward_only: bool = False) -> dict:
     task, params, opt_state, batches, train_step, forward = build(case, dtype)
-    step = jax.jit(train_step, donate_argnums=(0, 1))
+    step = jax.jit(train_step, donate_argnums=(0, 1), compiler_options=ntm.compiler_options())
     start = time.perf_counter()
     compiled = step.lower(params, opt_state, batches[0]).compile()
     compile_seconds = time.perf_counter() - start
@@ -140,7 +140,8 @@ def measure(case: Case, dtype, repeats: int, forward_only: bool = False) -> dict
         "peak_bytes": peak,
     }
     if forward_only:
-        fwd = jax.jit(forward)
+        fwd = jax.jit(forward, compiler_options=ntm.compiler_options())
+        params = state["params"]  # the originals were donated to the training step
         jax.block_until_ready(fwd(params, batches[0].inputs))
         result["forward_ms"] = 1e3 * _median_time(lambda: fwd(params, batches[0].inputs), repeats)
     return result

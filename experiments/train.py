@@ -137,8 +137,9 @@ class Trainer:
                     f"{config.task}: {', '.join(self.eval_tasks)}"
                 )
             self.eval_tasks = {name: self.eval_tasks[name] for name in wanted}
-        self._train_step = jax.jit(self._step, donate_argnums=0)
-        self._evaluate = jax.jit(self._eval)
+        options = ntm.compiler_options()
+        self._train_step = jax.jit(self._step, donate_argnums=0, compiler_options=options)
+        self._evaluate = jax.jit(self._eval, compiler_options=options)
 
     # -- pure functions ------------------------------------------------------------------------------
 

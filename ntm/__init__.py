@@ -5,6 +5,7 @@ The maths lives in pure functions (``ntm.addressing``, ``ntm.memory``, ``ntm.hea
 """
 
 from ntm import addressing, baseline, controllers, core, heads, memory
+from ntm.compiler import compiler_options
 from ntm.core import NTMSpec
 from ntm.linen import NTMCell, Sequence, StackedLSTMCell
 from ntm.state import LSTMState, NTMState, ReadHeadParams, StepTrace, WriteHeadParams
@@ -23,6 +24,7 @@ __all__ = [
     "WriteHeadParams",
     "addressing",
     "baseline",
+    "compiler_options",
     "controllers",
     "core",
     "heads",

@@ -214,6 +214,12 @@ def initial_state(spec: NTMSpec, initial: dict, batch_shape: tuple[int, ...]) ->
 # One step, and a whole sequence
 
 
+# The memory side of a step, rematerialised: under differentiation only its inputs are stored and the
+# rest is recomputed in the backward pass. Autodiff would otherwise save several memory-sized values per
+# step; recomputing them is cheaper than storing and reloading them (experiments/benchmark.py).
+_memory_step = jax.checkpoint(heads.memory_step)
+
+
 def _cast(tree, dtype):
     return jax.tree.map(lambda x: jnp.asarray(x, dtype), tree)
 
@@ -255,7 +261,7 @@ def step_projected(
     read_p, write_p = heads.split_head_params(
         raw, spec.num_read_heads, spec.num_write_heads, spec.word_size, spec.shift_range
     )
-    memory, read_w, write_w, read_vectors = heads.memory_step(
+    memory, read_w, write_w, read_vectors = _memory_step(
         state.memory, state.read_weights, state.write_weights, read_p, write_p
     )
     new_state = NTMState(memory, read_w, write_w, read_vectors, ctrl_state)

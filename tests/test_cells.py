@@ -300,3 +300,20 @@ def test_wrong_input_width_is_a_clear_error():
         model.apply(variables, _inputs((1, 2, 7)))
     with pytest.raises(ValueError, match=r"inputs must be \[..., T, F\]"):
         model.apply(variables, _inputs((F,)))
+
+
+def test_compiler_options_keep_the_maths():
+    options = ntm.compiler_options()
+    if jax.default_backend() == "cpu":
+        assert options == {"xla_cpu_experimental_ynn_fusion_type": ""}
+    assert ntm.compiler_options("gpu") is None
+    model = ntm.Sequence(_cell())
+    x = _inputs((3, 6, F))
+    variables = _init(model, x)
+
+    def loss(v):
+        return jnp.sum(model.apply(v, x) ** 2)
+
+    plain = jax.jit(jax.value_and_grad(loss))(variables)
+    tuned = jax.jit(jax.value_and_grad(loss), compiler_options=options)(variables)
+    chex.assert_trees_all_close(plain, tuned, rtol=1e-5, atol=1e-6)
