@@ -317,3 +317,41 @@ def test_compiler_options_keep_the_maths():
     plain = jax.jit(jax.value_and_grad(loss))(variables)
     tuned = jax.jit(jax.value_and_grad(loss), compiler_options=options)(variables)
     chex.assert_trees_all_close(plain, tuned, rtol=1e-5, atol=1e-6)
+
+
+def test_inside_nn_scan():
+    cell = _cell()
+    x = _inputs((5, 2, F))  # time-major for nn.scan
+    scan = nn.scan(
+        ntm.NTMCell,
+        variable_broadcast="params",
+        split_rngs={"params": False},
+        in_axes=0,
+        out_axes=0,
+    )(output_size=OUT, **SMALL)
+    carry = cell.initialize_carry(jax.random.key(1), x.shape[1:])
+    variables = jax.jit(scan.init)(jax.random.key(0), carry, x)
+    _, ys = jax.jit(scan.apply)(variables, carry, x)
+    step = jax.jit(cell.apply)
+    state = carry
+    for t in range(5):
+        state, y = step(variables, state, x[t])
+        np.testing.assert_allclose(ys[t], y, rtol=1e-5, atol=1e-6)
+
+
+def test_rematerialised_memory_step_keeps_the_gradients(monkeypatch):
+    model = ntm.Sequence(_cell(num_read_heads=2))
+    x = _inputs((2, 6, F))
+    variables = _init(model, x)
+
+    def grads():
+        return jax.jit(jax.grad(lambda v: jnp.sum(model.apply(v, x) ** 2)))(variables)
+
+    remat = grads()
+    monkeypatch.setattr(core, "_memory_step", ntm.heads.memory_step)
+    plain = grads()
+    chex.assert_trees_all_close(remat, plain, rtol=1e-5, atol=1e-6)
+    remat_all = jax.jit(jax.grad(lambda v: jnp.sum(ntm.Sequence(model.cell, remat=True).apply(v, x) ** 2)))(
+        variables
+    )
+    chex.assert_trees_all_close(remat_all, plain, rtol=1e-5, atol=1e-6)

@@ -49,6 +49,23 @@ def test_lstm_baseline_trains_with_the_same_loop(tmp_path):
     assert len(_costs(tmp_path)) == 2
 
 
+def test_optimizers_and_clipping():
+    base = config_lib.task_config("copy", smoke=True)
+    rmsprop = dataclasses.replace(base, optimizer="rmsprop", clip_elementwise=10.0, learning_rate=1e-4)
+    params = {"w": np.array([1.0, -2.0], np.float32)}
+    grads = {"w": np.array([100.0, -1e-3], np.float32)}
+    opt = train.build_optimizer(rmsprop)
+    updates, _ = opt.update(grads, opt.init(params), params)
+    # Graves' RMSProp, first step from zero state: g clipped to 10, n = 0.05 g^2, gbar = 0.05 g,
+    # update = -lr g / sqrt(n - gbar^2 + 1e-4) (momentum starts at zero).
+    g = np.array([10.0, -1e-3])
+    expected = -1e-4 * g / np.sqrt(0.05 * g**2 - (0.05 * g) ** 2 + 1e-4)
+    np.testing.assert_allclose(updates["w"], expected, rtol=1e-4)
+    adam = train.build_optimizer(dataclasses.replace(base, clip_global_norm=1.0))
+    updates, _ = adam.update(grads, adam.init(params), params)
+    np.testing.assert_allclose(np.abs(updates["w"]), 1e-3, rtol=2e-3)  # Adam's first step: lr sign(g)
+
+
 def test_no_retrace_across_steps_with_different_lengths():
     config = config_lib.task_config("copy", smoke=True)
     trainer = train.Trainer(dataclasses.replace(config, task_options={"max_length": 6, "num_bits": 4}))
