@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from ntm import controllers
-from ntm.core import _cast, _check_positive, _dense
+from ntm.core import _cast, _check_positive, _dense, checkpointed_scan
 from ntm.state import ControllerState, LSTMState
 
 PARAM_GROUPS = ("controller", "output", "initial")
@@ -124,7 +124,6 @@ def unroll(
         h, carry = controllers.controller_step(ctrl, "lstm", carry, proj)
         return carry, h
 
-    if remat:
-        body = jax.checkpoint(body)
-    state, hs = jax.lax.scan(body, state, _project(params, spec, inputs))
+    scan = checkpointed_scan if remat else jax.lax.scan
+    state, hs = scan(body, state, _project(params, spec, inputs))
     return state, _readout(params, spec, hs), None

@@ -23,6 +23,7 @@ logits are clipped to ``+-clip_value``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import jax
@@ -283,6 +284,49 @@ def step(params: dict, spec: NTMSpec, state: NTMState, x: jax.Array) -> tuple[NT
     return state, readout(params, spec, features)
 
 
+def checkpointed_scan(body, carry, xs, chunk: int | None = None):
+    """``lax.scan(body, carry, xs)`` storing the carry only every ``chunk`` steps for the backward pass.
+
+    The sequence is cut into chunks of ``chunk`` steps (default ``ceil(sqrt(T))``); each chunk is a
+    ``jax.checkpoint``-ed inner scan, so the backward pass keeps ``T / chunk`` carries plus one chunk's
+    intermediates at a time instead of every step's: training memory grows like ``sqrt(T)``, for about one
+    extra forward pass. Steps that pad the last chunk leave the carry unchanged and their outputs are
+    dropped, so the result equals the plain scan for any ``T``.
+
+    Args:
+      body: ``(carry, x) -> (carry, y)``.
+      carry: the initial carry.
+      xs: a pytree of arrays with leading time axis ``T``.
+      chunk: steps per chunk.
+
+    Returns:
+      ``(final_carry, ys)`` as ``lax.scan``.
+    """
+    length = jax.tree.leaves(xs)[0].shape[0]
+    chunk = chunk or max(1, math.ceil(math.sqrt(length)))
+    num_chunks = -(-length // chunk)
+    pad = num_chunks * chunk - length
+
+    def to_chunks(x):
+        x = jnp.concatenate([x, jnp.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
+        return x.reshape(num_chunks, chunk, *x.shape[1:])
+
+    valid = (jnp.arange(num_chunks * chunk) < length).reshape(num_chunks, chunk)
+
+    def masked_body(carry, inputs):
+        x, ok = inputs
+        new_carry, y = body(carry, x)
+        return jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_carry, carry), y
+
+    @jax.checkpoint
+    def chunk_body(carry, inputs):
+        return jax.lax.scan(masked_body, carry, inputs)
+
+    carry, ys = jax.lax.scan(chunk_body, carry, (jax.tree.map(to_chunks, xs), valid))
+    ys = jax.tree.map(lambda y: y.reshape(num_chunks * chunk, *y.shape[2:])[:length], ys)
+    return carry, ys
+
+
 def unroll(
     params: dict,
     spec: NTMSpec,
@@ -302,10 +346,9 @@ def unroll(
       state: initial state, batch dimensions ``...``.
       inputs: ``[T, ..., F]``.
       return_trace: also return the per-step :class:`StepTrace`, stacked over time.
-      unroll_steps: the ``unroll`` argument of ``lax.scan``.
-      remat: recompute each step's intermediates in the backward pass instead of storing them
-        (``jax.checkpoint`` of the step), so that training memory grows only with the carried state
-        per step; for long sequences.
+      unroll_steps: the ``unroll`` argument of ``lax.scan`` (ignored with ``remat``).
+      remat: use :func:`checkpointed_scan`, so that training memory grows like ``sqrt(T)`` rather than
+        ``T``; for long sequences.
 
     Returns:
       ``(final_state, logits [T, ..., O], trace or None)``.
@@ -317,6 +360,7 @@ def unroll(
         return carry, (features, trace if return_trace else None)
 
     if remat:
-        body = jax.checkpoint(body)
-    state, (features, trace) = jax.lax.scan(body, state, projected, unroll=unroll_steps)
+        state, (features, trace) = checkpointed_scan(body, state, projected)
+    else:
+        state, (features, trace) = jax.lax.scan(body, state, projected, unroll=unroll_steps)
     return state, readout(params, spec, features), trace

@@ -341,7 +341,7 @@ def test_inside_nn_scan():
 
 def test_rematerialised_memory_step_keeps_the_gradients(monkeypatch):
     model = ntm.Sequence(_cell(num_read_heads=2))
-    x = _inputs((2, 6, F))
+    x = _inputs((2, 7, F))  # 7 steps: chunks of 3, the last one padded
     variables = _init(model, x)
 
     def grads():
@@ -355,3 +355,19 @@ def test_rematerialised_memory_step_keeps_the_gradients(monkeypatch):
         variables
     )
     chex.assert_trees_all_close(remat_all, plain, rtol=1e-5, atol=1e-6)
+
+
+def test_checkpointed_scan_equals_scan_for_any_length():
+    def body(carry, x):
+        carry = jnp.tanh(carry * 1.1 + x)
+        return carry, carry**2
+
+    for length in (1, 5, 9, 10):
+        xs = _inputs((length, 3), seed=length)
+        expected = jax.lax.scan(body, jnp.ones(3), xs)
+        for chunk in (None, 1, 4, 20):
+            got = core.checkpointed_scan(body, jnp.ones(3), xs, chunk)
+            chex.assert_trees_all_close(got, expected, rtol=1e-6, atol=1e-6)
+        grad = jax.grad(lambda xs: jnp.sum(core.checkpointed_scan(body, jnp.ones(3), xs)[1]))(xs)
+        expected_grad = jax.grad(lambda xs: jnp.sum(jax.lax.scan(body, jnp.ones(3), xs)[1]))(xs)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-5, atol=1e-6)
