@@ -27,7 +27,7 @@ import optax
 
 import ntm
 import tasks
-from ntm import controllers, core
+from ntm import controllers, core, heads
 from tasks import metrics
 
 
@@ -41,6 +41,9 @@ class Case:
     heads: int = 1  # read heads = write heads
     controller_only: bool = False
     remat: bool = False
+    # Ablations: undo one of the speed-ups to measure what it buys.
+    plain_memory_step: bool = False  # autodiff stores the memory step's intermediates
+    default_compiler: bool = False  # XLA's default options (no ntm.compiler_options())
 
 
 def controller_only_unroll(params, spec: core.NTMSpec, state, inputs):
@@ -76,6 +79,12 @@ def build(case: Case, dtype):
         time_major = jnp.moveaxis(inputs, 1, 0)
         if case.controller_only:
             logits = controller_only_unroll(params, spec, state, time_major)
+        elif case.plain_memory_step:
+            original, core._memory_step = core._memory_step, heads.memory_step
+            try:
+                _, logits, _ = core.unroll(params, spec, state, time_major, remat=case.remat)
+            finally:
+                core._memory_step = original
         else:
             _, logits, _ = core.unroll(params, spec, state, time_major, remat=case.remat)
         return jnp.moveaxis(logits, 0, 1).astype(jnp.float32)
@@ -105,7 +114,8 @@ def _median_time(fn, repeats: int) -> float:
 
 def measure(case: Case, dtype, repeats: int, forward_only: bool = False) -> dict:
     task, params, opt_state, batches, train_step, forward = build(case, dtype)
-    step = jax.jit(train_step, donate_argnums=(0, 1), compiler_options=ntm.compiler_options())
+    options = None if case.default_compiler else ntm.compiler_options()
+    step = jax.jit(train_step, donate_argnums=(0, 1), compiler_options=options)
     start = time.perf_counter()
     compiled = step.lower(params, opt_state, batches[0]).compile()
     compile_seconds = time.perf_counter() - start
@@ -140,18 +150,41 @@ def measure(case: Case, dtype, repeats: int, forward_only: bool = False) -> dict
         "peak_bytes": peak,
     }
     if forward_only:
-        fwd = jax.jit(forward, compiler_options=ntm.compiler_options())
+        fwd = jax.jit(forward, compiler_options=options)
         params = state["params"]  # the originals were donated to the training step
         jax.block_until_ready(fwd(params, batches[0].inputs))
         result["forward_ms"] = 1e3 * _median_time(lambda: fwd(params, batches[0].inputs), repeats)
     return result
 
 
+def measure_interleaved(cases: list[Case], dtype, repeats: int) -> list[dict]:
+    """Median step times of several cases timed in turn, so that their ratios share the machine's state."""
+    runners = []
+    for case in cases:
+        task, params, opt_state, batches, train_step, _ = build(case, dtype)
+        options = None if case.default_compiler else ntm.compiler_options()
+        step = jax.jit(train_step, compiler_options=options)
+        compiled = step.lower(params, opt_state, batches[0]).compile()
+        for _ in range(3):
+            jax.block_until_ready(compiled(params, opt_state, batches[0]))
+        runners.append((case, compiled, params, opt_state, batches[0], []))
+    for _ in range(repeats):
+        for _, compiled, params, opt_state, batch, times in runners:
+            start = time.perf_counter()
+            jax.block_until_ready(compiled(params, opt_state, batch))
+            times.append(time.perf_counter() - start)
+    rows = []
+    for case, *_, times in runners:
+        seconds = statistics.median(times)
+        rows.append({**dataclasses.asdict(case), "train_step_ms": 1e3 * seconds})
+    return rows
+
+
 def run(args) -> dict:
     dtype = jnp.bfloat16 if args.dtype == "bfloat16" else jnp.float32
     repeats = 5 if args.quick else args.repeats
     batches = (1, 32) if args.quick else (1, 8, 32, 128)
-    rows = {"throughput": [], "memory_rows": [], "length": [], "heads": []}
+    rows = {"throughput": [], "ablation": [], "memory_rows": [], "length": [], "heads": []}
     for b in batches:
         for controller_only in (False, True):
             rows["throughput"].append(
@@ -159,6 +192,14 @@ def run(args) -> dict:
                     Case(batch_size=b, controller_only=controller_only), dtype, repeats, forward_only=True
                 )
             )
+    for b in (1, 32):
+        cases = [
+            Case(batch_size=b),
+            Case(batch_size=b, default_compiler=True),
+            Case(batch_size=b, plain_memory_step=True),
+            Case(batch_size=b, plain_memory_step=True, default_compiler=True),
+        ]
+        rows["ablation"] += measure_interleaved(cases, dtype, repeats)
     if not args.quick:
         for n in (32, 128, 512, 1024):
             rows["memory_rows"].append(measure(Case(memory_size=n), dtype, repeats))
@@ -198,6 +239,20 @@ def report(rows: dict) -> str:
         "NTM / controller-only step time: "
         + ", ".join(f"batch {b}: {v[False] / v[True]:.2f}x" for b, v in by_batch.items())
     )
+    if rows["ablation"]:
+        lines.append("\nWhat each speed-up buys (timed interleaved; ratio to the shipped step)")
+        shipped = {}
+        for r in rows["ablation"]:
+            key = r["batch_size"]
+            shipped.setdefault(key, r["train_step_ms"])
+            name = {
+                (False, False): "shipped: remat memory step + compiler options",
+                (False, True): "without compiler options",
+                (True, False): "without memory-step remat",
+                (True, True): "without either (straightforward)",
+            }[(r["plain_memory_step"], r["default_compiler"])]
+            ms = r["train_step_ms"]
+            lines.append(f"  batch {key:>3} {name:<48} {ms:8.2f} ms  {ms / shipped[key]:.2f}x")
     if rows["memory_rows"]:
         lines.append("\nScaling with memory rows N (batch 32)")
         for r in rows["memory_rows"]:
