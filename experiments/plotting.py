@@ -30,6 +30,7 @@ def learning_curve(records: list[dict], path: pathlib.Path, title: str, threshol
         if key == "bit_errors" and threshold:
             ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"converged ({threshold})")
         ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("sequences")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)

@@ -34,12 +34,15 @@ def _batch_major_trace(trace, num_batch_dims: int):
 class _PureCell(nn.RNNCellBase):
     """Shared plumbing: a Linen cell whose maths is a pure module (``ntm.core`` or ``ntm.baseline``)."""
 
-    # Subclasses set these.
+    # Subclasses set these: the pure module and its spec dataclass, whose fields the cell repeats.
     _pure = None
+    _spec_type = None
 
     @property
     def spec(self):
-        raise NotImplementedError
+        """The cell's static configuration, as the pure module's spec."""
+        fields = {f.name for f in dataclasses.fields(self._spec_type)}
+        return self._spec_type(**{name: getattr(self, name) for name in fields})
 
     @nn.compact
     def _params(self, input_size: int | None) -> dict:
@@ -179,11 +182,7 @@ class NTMCell(_PureCell):
     param_dtype: Any = jnp.float32
 
     _pure = core
-
-    @property
-    def spec(self) -> core.NTMSpec:
-        fields = {f.name for f in dataclasses.fields(core.NTMSpec)}
-        return core.NTMSpec(**{name: getattr(self, name) for name in fields})
+    _spec_type = core.NTMSpec
 
 
 class StackedLSTMCell(_PureCell):
@@ -205,11 +204,7 @@ class StackedLSTMCell(_PureCell):
     param_dtype: Any = jnp.float32
 
     _pure = baseline
-
-    @property
-    def spec(self) -> baseline.LSTMSpec:
-        fields = {f.name for f in dataclasses.fields(baseline.LSTMSpec)}
-        return baseline.LSTMSpec(**{name: getattr(self, name) for name in fields})
+    _spec_type = baseline.LSTMSpec
 
 
 class Sequence(nn.Module):
