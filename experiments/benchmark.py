@@ -49,7 +49,6 @@ class Case:
 def controller_only_unroll(params, spec: core.NTMSpec, state, inputs):
     """The NTM's step without memory: controller, head projection and output layer (same sizes)."""
     projected = core.project_inputs(params, spec, inputs)
-    batch = inputs.shape[1:-1]
 
     def body(ctrl_state, proj):
         h, ctrl_state = controllers.controller_step(params["controller"], spec.controller, ctrl_state, proj)
@@ -58,7 +57,6 @@ def controller_only_unroll(params, spec: core.NTMSpec, state, inputs):
         return ctrl_state, jnp.concatenate([h, reads], axis=-1)
 
     _, features = jax.lax.scan(body, state.controller, projected)
-    del batch
     return core.readout(params, spec, features)
 
 

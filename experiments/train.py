@@ -204,12 +204,11 @@ class Trainer:
         """Cost and bit errors per sequence for every seed on each named evaluation split."""
         results = {}
         for name in names or list(self.eval_tasks):
-            cost, errors = self._evaluate(params, self.eval_batch(name))
+            batch = self.eval_batch(name)
+            cost, errors = self._evaluate(params, batch)
             results[name] = {"cost": np.asarray(cost).tolist(), "bit_errors": np.asarray(errors).tolist()}
             if isinstance(self.eval_tasks[name], tasks.Ngrams):
-                optimum = self.eval_tasks[name].optimal_bits_per_sequence(
-                    jax.device_get(self.eval_batch(name))
-                )
+                optimum = self.eval_tasks[name].optimal_bits_per_sequence(jax.device_get(batch))
                 results[name]["optimal_cost"] = float(np.mean(optimum))
         return results
 
@@ -257,6 +256,8 @@ RESUMABLE_FIELDS = {
     "stop_when_converged",
     "num_devices",
     "eval_batch_size",
+    "eval_splits",
+    "remat",
 }
 
 
