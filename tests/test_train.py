@@ -229,3 +229,17 @@ def test_evaluate_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert evaluate.main([str(tmp_path)]) == 2
     assert "has no config.json" in capsys.readouterr().err
+
+
+def test_reproduce_pipeline_smoke(tmp_path):
+    from experiments import reproduce
+
+    argv = ["--smoke", "--only", "copy", "ngrams", "--results", str(tmp_path / "results")]
+    assert reproduce.main([*argv, "--runs", str(tmp_path / "runs")]) == 0
+    rows = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert set(rows) == {"copy", "ngrams"}
+    assert rows["copy"]["seeds"] == 2 and "train" in rows["copy"]["generalisation"]
+    assert rows["ngrams"]["generalisation"]["train"]["optimal_cost"] > 0
+    assert (tmp_path / "results" / "copy" / "learning_curve.png").exists()
+    assert not (tmp_path / "results" / "copy" / "checkpoints").exists()
+    assert reproduce.main(["--only", "nope"]) == 2
