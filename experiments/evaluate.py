@@ -8,7 +8,8 @@ Restores the latest checkpoint of RUN_DIR, evaluates every seed on each of the t
 - ``generalisation.json`` and ``generalisation.csv``: cost and bit errors per sequence, per split and seed;
 - ``learning_curve.png``: eval cost and bit errors against sequences seen, per seed and their median;
 - ``memory.png``: read and write weightings over time for one sequence (fixed colour scale);
-- ``outputs.png``: targets beside outputs for one sequence of each split.
+- ``outputs.png``: targets beside outputs for one sequence of each split;
+the last two for the seed with the fewest bit errors on the training distribution.
 """
 
 from __future__ import annotations
@@ -75,32 +76,35 @@ def write_table(run: RunDir, results: dict[str, dict]) -> None:
                 writer.writerow([name, k, f"{cost:.6f}", f"{errors:.6f}"])
 
 
-def _one_sequence(trainer: Trainer, params, split: str, index: int = 0):
-    """Inputs, targets, mask, output probabilities and trace of one sequence of ``split`` (seed 0)."""
-    batch = trainer.eval_tasks[split].sample((0, index), 1)
-    first_seed = jax.tree.map(lambda x: x[0], params)
+def _one_sequence(trainer: Trainer, params, split: str, seed_index: int = 0):
+    """Inputs, targets, mask, output probabilities and trace of one sequence of ``split``."""
+    batch = trainer.eval_tasks[split].sample((0, 0), 1)
+    one_seed = jax.tree.map(lambda x: x[seed_index], params)
     apply = jax.jit(lambda p, x: trainer.model.apply({"params": p}, x, return_trace=True))
-    logits, trace = apply(first_seed, batch.inputs)
+    logits, trace = apply(one_seed, batch.inputs)
     outputs = jax.nn.sigmoid(np.asarray(logits[0], np.float32))
     trace = None if trace is None else jax.tree.map(lambda x: np.asarray(x[0]), trace)
     return batch.inputs[0], batch.targets[0], batch.mask[0], np.asarray(outputs), trace
 
 
-def figures(run: RunDir, trainer: Trainer, params) -> list[pathlib.Path]:
+def figures(run: RunDir, trainer: Trainer, params, results: dict) -> list[pathlib.Path]:
+    """The learning curve over all seeds; memory and outputs of the seed with the fewest bit errors."""
     config = trainer.config
     made = []
     title = f"{config.task}, {config.model}"
+    best = int(np.argmin(results["train"]["bit_errors"]))
     records = [r for r in read_jsonl(run.evals) if r["split"] == "train"]
     curve = plotting.learning_curve(
         records, run.path / "learning_curve.png", title, threshold=config.converged_bit_errors
     )
     made += [curve] if curve else []
-    inputs, targets, mask, outputs, trace = _one_sequence(trainer, params, PICTURE_SPLIT)
+    title += f", seed {trainer.seeds[best]}"
+    inputs, targets, mask, outputs, trace = _one_sequence(trainer, params, PICTURE_SPLIT, best)
     if trace is not None:
         made.append(plotting.memory_picture(trace, inputs, targets, outputs, run.path / "memory.png", title))
     examples = []
     for split in trainer.eval_tasks:
-        _, targets, mask, outputs, _ = _one_sequence(trainer, params, split)
+        _, targets, mask, outputs, _ = _one_sequence(trainer, params, split, best)
         scored = mask > 0
         examples.append((split, targets[scored], outputs[scored]))
     made.append(plotting.targets_and_outputs(examples, run.path / "outputs.png", title))
@@ -121,7 +125,7 @@ def main(argv=None) -> int:
     write_table(run, results)
     print(format_table(results))
     if not args.no_figures:
-        for path in figures(run, trainer, params):
+        for path in figures(run, trainer, params, results):
             print(f"wrote {path}")
     return 0
 

@@ -21,6 +21,7 @@ import os
 import pathlib
 import signal
 import sys
+import threading
 import time
 from typing import NamedTuple
 
@@ -348,14 +349,9 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
     window, window_start, wall_start = [], time.perf_counter(), time.perf_counter()
     paused = 0.0  # seconds of evaluation and checkpointing inside the current log window
     step = start
-    interrupted = False
-
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt
-
-    previous_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+    stop = _StopRequest()
     try:
-        while step < config.steps:
+        while step < config.steps and not stop.signal:
             batch = trainer.batch(step)
             state, stats = trainer.train_step(state, batch)
             step += 1
@@ -382,6 +378,8 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                         converged_at[k] = step
                 if config.stop_when_converged and all(c is not None for c in converged_at):
                     bar.write(f"every seed converged by step {step}")
+                    if names is not None:  # end with an evaluation on every split
+                        _log_eval(run, tensorboard, trainer.evaluate(state.params), step, config)
                     break
                 paused += time.perf_counter() - pause_start
             if step % config.checkpoint_every == 0:
@@ -389,22 +387,47 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                 pause_start = time.perf_counter()
                 save_checkpoint(manager, state)
                 paused += time.perf_counter() - pause_start
-    except KeyboardInterrupt:
-        interrupted = True
-        bar.write(f"interrupted at step {step}: saving a checkpoint")
+        if stop.signal:
+            bar.write(f"interrupted at step {step}: saving a checkpoint")
     finally:
-        signal.signal(signal.SIGTERM, previous_sigterm)
+        stop.restore()
         bar.close()
-        save_checkpoint(manager, state)
+        try:
+            save_checkpoint(manager, state)  # whole: signals only stop the loop between steps
+        except RuntimeError as err:  # a second signal cut a step short and its state is gone
+            print(f"no final checkpoint ({err}); the last periodic one stands", file=sys.stderr)
         manager.close()
         tensorboard.close()
-    if interrupted:
+    if stop.signal:
         raise KeyboardInterrupt
-    if step != config.steps:  # stopped early: the end-of-run evaluation covers every split
-        _log_eval(run, tensorboard, trainer.evaluate(state.params), step, config)
     summary = _summary(run, state, config, step, converged_at, time.perf_counter() - wall_start)
     run.summary.write_text(json.dumps(summary, indent=2))
     return summary
+
+
+class _StopRequest:
+    """Turns SIGINT and SIGTERM into a flag that the training loop checks between steps.
+
+    Raising from the handler instead could land between a step that has consumed (donated) the old state
+    and the assignment of the new one, leaving nothing whole to checkpoint.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signal = None
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:  # a second signal: stop now, as the default handler would
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
 def _progress(config: TrainConfig, start: int, enabled: bool):

@@ -150,7 +150,8 @@ def test_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path):
     np.testing.assert_allclose(_costs(tmp_path / "killed"), _costs(tmp_path / "clean"), rtol=1e-6)
 
 
-def test_interrupt_saves_a_checkpoint_at_the_current_step(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_saves_a_checkpoint_at_the_current_step(tmp_path, signum):
     flags = ["--steps", "100000", "--checkpoint-every", "1000", "--eval-every", "1000", "--log-every", "1"]
     proc = _spawn(tmp_path, *flags)
     deadline = time.time() + 120
@@ -158,7 +159,7 @@ def test_interrupt_saves_a_checkpoint_at_the_current_step(tmp_path):
         time.time() < deadline and len(_costs(tmp_path) if (tmp_path / "metrics.jsonl").exists() else []) < 3
     ):
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
     assert "interrupted at step" in out
