@@ -244,3 +244,13 @@ def test_reproduce_pipeline_smoke(tmp_path):
     assert (tmp_path / "results" / "copy" / "learning_curve.png").exists()
     assert not (tmp_path / "results" / "copy" / "checkpoints").exists()
     assert reproduce.main(["--only", "nope"]) == 2
+
+
+def test_paper_sized_lstm_baseline_over_two_seeds_does_not_hang(tmp_path):
+    # jit(vmap(init)) of the 3 x 256 baseline over two seeds once hung in XLA's CPU runtime.
+    cmd = [sys.executable, "-m", "experiments.train", "--task", "copy", "--model", "lstm", "--seeds", "2"]
+    cmd += ["--steps", "1", "--eval-splits", "train", "--eval-batch-size", "8", "--batch-size", "4"]
+    cmd += ["--task-option", "max_length=3", "--workdir", str(tmp_path), "--no-progress"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(_costs(tmp_path)[0]) == 2
