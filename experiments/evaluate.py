@@ -50,10 +50,6 @@ def load_run(path) -> tuple[RunDir, Trainer, dict]:
     return run, trainer, state.params
 
 
-def generalisation_table(trainer: Trainer, params) -> dict[str, dict]:
-    return trainer.evaluate(params)
-
-
 def format_table(results: dict[str, dict]) -> str:
     lines = [f"{'split':<16}{'cost (bits/seq)':>18}{'bit errors/seq':>18}   per seed (bit errors)"]
     for name, values in results.items():
@@ -121,7 +117,7 @@ def main(argv=None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    results = generalisation_table(trainer, params)
+    results = trainer.evaluate(params)
     write_table(run, results)
     print(format_table(results))
     if not args.no_figures:

@@ -364,3 +364,31 @@ def unroll(
     else:
         state, (features, trace) = jax.lax.scan(body, state, projected, unroll=unroll_steps)
     return state, readout(params, spec, features), trace
+
+
+def unroll_batch_major(
+    pure, params: dict, spec, inputs: jax.Array, initial_state=None, return_trace=False, remat=False
+):
+    """``pure.unroll`` (``ntm.core`` or ``ntm.baseline``) on batch-major inputs, for the Flax cells.
+
+    Args:
+      pure: the module whose ``initial_state`` and ``unroll`` to use.
+      params, spec: its parameters and spec.
+      inputs: ``[..., T, F]``.
+      initial_state: defaults to the learned initial state in ``params["initial"]``.
+      return_trace, remat: as for :func:`unroll`.
+
+    Returns:
+      ``(final_state, logits [..., T, O], trace with fields [..., T, ...] or None)``.
+    """
+    if inputs.ndim < 2:
+        raise ValueError(f"inputs must be [..., T, F], got shape {inputs.shape}")
+    batch_shape = inputs.shape[:-2]
+    if initial_state is None:
+        initial_state = pure.initial_state(spec, params["initial"], batch_shape)
+    state, logits, trace = pure.unroll(
+        params, spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace, remat=remat
+    )
+    if trace is not None:
+        trace = jax.tree.map(lambda x: jnp.moveaxis(x, 0, len(batch_shape)), trace)
+    return state, jnp.moveaxis(logits, 0, -2), trace

@@ -25,12 +25,6 @@ import jax.numpy as jnp
 from ntm import baseline, core
 
 
-def _batch_major_trace(trace, num_batch_dims: int):
-    if trace is None:
-        return None
-    return jax.tree.map(lambda x: jnp.moveaxis(x, 0, num_batch_dims), trace)
-
-
 class _PureCell(nn.RNNCellBase):
     """Shared plumbing: a Linen cell whose maths is a pure module (``ntm.core`` or ``ntm.baseline``)."""
 
@@ -117,23 +111,16 @@ class _PureCell(nn.RNNCellBase):
           inputs: ``[..., T, F]``, batch-major.
           initial_state: defaults to :meth:`initial_state`.
           return_trace: also return the per-step trace, ``[..., T, ...]`` per field.
-          remat: recompute each step in the backward pass instead of storing its intermediates
-            (training memory then grows only with the carried state; for long sequences).
+          remat: checkpoint the scan in chunks of sqrt(T) steps, so that training memory grows like
+            sqrt(T) (``ntm.core.checkpointed_scan``); for long sequences.
 
         Returns:
           ``(final_state, logits [..., T, O], trace or None)``.
         """
-        if inputs.ndim < 2:
-            raise ValueError(f"inputs must be [..., T, F], got shape {inputs.shape}")
-        batch_shape = inputs.shape[:-2]
-        params = self._params(inputs.shape[-1])
-        if initial_state is None:
-            initial_state = self._pure.initial_state(self.spec, params["initial"], batch_shape)
-        state, logits, trace = self._pure.unroll(
-            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace, remat=remat
+        params = self._params(inputs.shape[-1] if inputs.ndim else None)
+        return core.unroll_batch_major(
+            self._pure, params, self.spec, inputs, initial_state, return_trace, remat
         )
-        logits = jnp.moveaxis(logits, 0, -2)
-        return state, logits, _batch_major_trace(trace, len(batch_shape))
 
 
 class NTMCell(_PureCell):

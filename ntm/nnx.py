@@ -53,18 +53,9 @@ class _PureCell(nnx.RNNCellBase):
 
     def unroll(self, inputs: jax.Array, initial_state=None, return_trace: bool = False, remat: bool = False):
         """Run ``inputs [..., T, F]`` in one ``lax.scan``; see ``ntm.NTMCell.unroll``."""
-        if inputs.ndim < 2:
-            raise ValueError(f"inputs must be [..., T, F], got shape {inputs.shape}")
-        params = self.param_values()
-        batch_shape = inputs.shape[:-2]
-        if initial_state is None:
-            initial_state = self._pure.initial_state(self.spec, params["initial"], batch_shape)
-        state, logits, trace = self._pure.unroll(
-            params, self.spec, initial_state, jnp.moveaxis(inputs, -2, 0), return_trace, remat=remat
+        return core.unroll_batch_major(
+            self._pure, self.param_values(), self.spec, inputs, initial_state, return_trace, remat
         )
-        if trace is not None:
-            trace = jax.tree.map(lambda x: jnp.moveaxis(x, 0, len(batch_shape)), trace)
-        return state, jnp.moveaxis(logits, 0, -2), trace
 
 
 class NTMCell(_PureCell):
