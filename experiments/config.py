@@ -47,6 +47,7 @@ class TrainConfig:
     clip_elementwise: float = 0.0  # the paper clips each component to (-10, 10); 0 turns it off
     batch_size: int = 32
     steps: int = 10_000
+    max_minutes: float = 0.0  # wall-clock budget of this session (compile included); 0 means none
     seed: int = 0
     seeds: int = 1  # independent seeds trained in one compiled program (vmap)
     num_devices: int = 0  # devices to shard the batch over; 0 means all visible
@@ -73,6 +74,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if self.seed < 0 or self.num_devices < 0 or self.generalisation_every < 0:
             raise ValueError("seed, num_devices and generalisation_every must be >= 0")
+        if not self.max_minutes >= 0:
+            raise ValueError(f"max_minutes must be >= 0 (0: no budget), got {self.max_minutes!r}")
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
 

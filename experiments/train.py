@@ -249,6 +249,7 @@ def read_jsonl(path: pathlib.Path) -> list[dict]:
 # Fields that may differ between a run and its resumption.
 RESUMABLE_FIELDS = {
     "steps",
+    "max_minutes",
     "eval_every",
     "generalisation_every",
     "log_every",
@@ -348,6 +349,8 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
     window, window_start, wall_start = [], time.perf_counter(), time.perf_counter()
     paused = 0.0  # seconds of evaluation and checkpointing inside the current log window
     step = start
+    deadline = wall_start + 60 * config.max_minutes if config.max_minutes else math.inf
+    stopped_by = "steps"
     stop = _StopRequest()
     try:
         while step < config.steps and not stop.signal:
@@ -355,7 +358,9 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
             state, stats = trainer.train_step(state, batch)
             step += 1
             window.append(stats)
-            if step % config.log_every == 0 or step == config.steps:
+            out_of_time = time.perf_counter() >= deadline
+            last = step == config.steps or out_of_time  # ends with every split evaluated
+            if step % config.log_every == 0 or last:
                 record = _log_window(run, window, step, config, window_start, paused)
                 tensorboard.scalars("train", {k: record[k] for k in ("cost", "bit_errors")}, step)
                 bar.set_postfix(
@@ -365,11 +370,11 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                 )
                 window, window_start, paused = [], time.perf_counter(), 0.0
             bar.update(1)
-            if step % config.eval_every == 0 or step == config.steps:
+            if step % config.eval_every == 0 or last:
                 jax.block_until_ready(state)  # so the pause holds no training
                 pause_start = time.perf_counter()
                 every = config.generalisation_every
-                names = None if (every and step % every == 0) or step == config.steps else ["train"]
+                names = None if (every and step % every == 0) or last else ["train"]
                 results = trainer.evaluate(state.params, names)
                 _log_eval(run, tensorboard, results, step, config)
                 for k, errors in enumerate(results["train"]["bit_errors"]):
@@ -377,6 +382,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                         converged_at[k] = step
                 if config.stop_when_converged and all(c is not None for c in converged_at):
                     bar.write(f"every seed converged by step {step}")
+                    stopped_by = "converged"
                     if names is not None:  # end with an evaluation on every split
                         _log_eval(run, tensorboard, trainer.evaluate(state.params), step, config)
                     break
@@ -386,6 +392,10 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                 pause_start = time.perf_counter()
                 save_checkpoint(manager, state)
                 paused += time.perf_counter() - pause_start
+            if out_of_time and step < config.steps:
+                bar.write(f"time budget of {config.max_minutes} min spent at step {step}")
+                stopped_by = "time budget"
+                break
         if stop.signal:
             bar.write(f"interrupted at step {step}: saving a checkpoint")
     finally:
@@ -400,6 +410,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
     if stop.signal:
         raise KeyboardInterrupt
     summary = _summary(run, state, config, step, converged_at, time.perf_counter() - wall_start)
+    summary["stopped_by"] = stopped_by
     run.summary.write_text(json.dumps(summary, indent=2))
     return summary
 

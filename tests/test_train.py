@@ -49,6 +49,19 @@ def test_lstm_baseline_trains_with_the_same_loop(tmp_path):
     assert len(_costs(tmp_path)) == 2
 
 
+def test_time_budget_ends_the_run_with_every_split_evaluated(tmp_path):
+    # A budget spent by the first step (compile alone takes longer): the run stops there, evaluates every
+    # split, checkpoints, and writes a summary saying why it stopped.
+    flags = ["--steps", "1000", "--max-minutes", "1e-6", "--eval-splits", "", "--eval-every", "500"]
+    assert _run(tmp_path, *flags) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 1 and summary["stopped_by"] == "time budget"
+    assert set(summary["final_eval"]) == set(tasks.get("copy", max_length=3, num_bits=4).evaluation())
+    assert _complete_steps(tmp_path) == [1]
+    assert _run(tmp_path / "full", "--steps", "2") == 0
+    assert json.loads((tmp_path / "full" / "summary.json").read_text())["stopped_by"] == "steps"
+
+
 def test_optimizers_and_clipping():
     base = config_lib.task_config("copy", smoke=True)
     rmsprop = dataclasses.replace(base, optimizer="rmsprop", clip_elementwise=10.0, learning_rate=1e-4)
@@ -100,6 +113,7 @@ def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
         (["--task", "sort"], "unknown task 'sort'"),
         (["--model", "gru"], "model must be one of ('ntm', 'lstm'), got 'gru'"),
         (["--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
+        (["--max-minutes", "-1"], "max_minutes must be >= 0 (0: no budget), got -1.0"),
         (["--task-option", "max_lenght=3"], "unknown CopyConfig field(s) ['max_lenght']"),
     ],
 )
