@@ -34,25 +34,31 @@ KEEP = (
     "outputs.png",
 )
 
-# name -> command-line flags of experiments.train. Budgets are chosen to fit a 2-core CPU.
+# name -> command-line flags of experiments.train. Budgets fit a 2-core CPU: runs that have not converged
+# (or never "converge", like n-grams and priority sort) stop at a wall-clock budget, compile included.
 EXPERIMENTS: dict[str, list[str]] = {
     "copy": ["--task", "copy", "--seeds", "5", "--generalisation-every", "1000"],
-    "copy_feedforward": ["--task", "copy", "--seeds", "5", "--controller", "feedforward"],
-    "copy_lstm": ["--task", "copy", "--seeds", "5", "--model", "lstm", "--steps", "3000"],
-    "repeat_copy": ["--task", "repeat_copy", "--seeds", "5"],
-    "associative_recall": ["--task", "associative_recall", "--seeds", "5"],
-    "associative_recall_feedforward": [
+    "copy_feedforward": [
         "--task",
-        "associative_recall",
+        "copy",
         "--seeds",
         "5",
         "--controller",
         "feedforward",
+        "--max-minutes",
+        "20",
     ],
-    "ngrams": ["--task", "ngrams", "--steps", "3000"],
-    "ngrams_lstm": ["--task", "ngrams", "--model", "lstm", "--steps", "3000"],
-    "priority_sort": ["--task", "priority_sort", "--steps", "2000"],
-    "priority_sort_lstm": ["--task", "priority_sort", "--model", "lstm", "--steps", "2000"],
+    "copy_lstm": ["--task", "copy", "--seeds", "5", "--model", "lstm", "--max-minutes", "15"],
+    "repeat_copy": ["--task", "repeat_copy", "--seeds", "5", "--max-minutes", "40"],
+    "associative_recall": ["--task", "associative_recall", "--seeds", "5", "--max-minutes", "20"],
+    "associative_recall_feedforward": [
+        *("--task", "associative_recall", "--seeds", "5", "--controller", "feedforward"),
+        *("--max-minutes", "20"),
+    ],
+    "ngrams": ["--task", "ngrams", "--max-minutes", "20"],
+    "ngrams_lstm": ["--task", "ngrams", "--model", "lstm", "--max-minutes", "15"],
+    "priority_sort": ["--task", "priority_sort", "--max-minutes", "20"],
+    "priority_sort_lstm": ["--task", "priority_sort", "--model", "lstm", "--max-minutes", "15"],
 }
 
 
@@ -68,6 +74,7 @@ def summarise(name: str, run_dir: pathlib.Path, wall: float) -> dict:
         "converged": len(converged),
         "median_sequences_to_converge": statistics.median(converged) if converged else None,
         "sequences_trained": summary["sequences"],
+        "stopped_by": summary.get("stopped_by"),
         "wall_seconds": wall,
         "parameters": summary["parameters"],
         "generalisation": {
@@ -95,7 +102,6 @@ def main(argv=None) -> int:
         return 2
     results = pathlib.Path(args.results)
     summary_path = results / "summary.json"
-    rows = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for name in names:
         run_dir = pathlib.Path(args.runs) / name
         if run_dir.exists():
@@ -113,11 +119,13 @@ def main(argv=None) -> int:
         for file in KEEP:
             if (run_dir / file).exists():
                 shutil.copy2(run_dir / file, out / file)
+        # Read just before writing: another reproduce process may have added its rows meanwhile.
+        rows = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         rows[name] = {
             **summarise(name, run_dir, wall),
             "command": "python -m experiments.train " + " ".join(EXPERIMENTS[name]),
         }
-        summary_path.write_text(json.dumps(rows, indent=2))
+        summary_path.write_text(json.dumps(dict(sorted(rows.items())), indent=2))
         print(f"{name}: {rows[name]['converged']}/{rows[name]['seeds']} converged, {wall:.0f} s", flush=True)
     return 0
 
