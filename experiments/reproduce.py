@@ -6,7 +6,8 @@
 
 Each experiment trains with ``experiments.train`` (several seeds in one program), evaluates with
 ``experiments.evaluate``, copies the small result files and figures to ``RESULTS/<name>/`` (never the
-checkpoints), and adds a row to ``RESULTS/summary.json``.
+checkpoints), adds a row to ``RESULTS/summary.json``, and finally rewrites ``RESULTS/RESULTS.md`` and the
+comparison figures with ``experiments.report``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ EXPERIMENTS: dict[str, list[str]] = {
     ],
     "copy_lstm": ["--task", "copy", "--seeds", "5", "--model", "lstm", "--max-minutes", "15"],
     "repeat_copy": ["--task", "repeat_copy", "--seeds", "5", "--max-minutes", "40"],
-    "associative_recall": ["--task", "associative_recall", "--seeds", "5", "--max-minutes", "20"],
+    "associative_recall": [
+        *("--task", "associative_recall", "--seeds", "5", "--generalisation-every", "1000"),
+        *("--max-minutes", "20"),
+    ],
     "associative_recall_feedforward": [
         *("--task", "associative_recall", "--seeds", "5", "--controller", "feedforward"),
         *("--max-minutes", "20"),
@@ -127,6 +131,9 @@ def main(argv=None) -> int:
         }
         summary_path.write_text(json.dumps(dict(sorted(rows.items())), indent=2))
         print(f"{name}: {rows[name]['converged']}/{rows[name]['seeds']} converged, {wall:.0f} s", flush=True)
+    from experiments import report  # imports this module: not at the top
+
+    print(f"wrote {report.write(results)}")
     return 0
 
 

@@ -247,7 +247,7 @@ def test_evaluate_errors(tmp_path, capsys):
 
 
 def test_reproduce_pipeline_smoke(tmp_path):
-    from experiments import reproduce
+    from experiments import report, reproduce
 
     argv = ["--smoke", "--only", "copy", "ngrams", "--results", str(tmp_path / "results")]
     assert reproduce.main([*argv, "--runs", str(tmp_path / "runs")]) == 0
@@ -258,6 +258,12 @@ def test_reproduce_pipeline_smoke(tmp_path):
     assert (tmp_path / "results" / "copy" / "learning_curve.png").exists()
     assert not (tmp_path / "results" / "copy" / "checkpoints").exists()
     assert reproduce.main(["--only", "nope"]) == 2
+    # The report: one summary row per experiment, the n-gram optimum, a table and figure per task.
+    text = (tmp_path / "results" / "RESULTS.md").read_text()
+    assert "| `copy` | NTM (lstm controller) |" in text and "| `ngrams` | NTM (lstm controller) |" in text
+    assert "(optimum " in text and "## copy" in text
+    assert (tmp_path / "results" / "ngrams_comparison.png").stat().st_size > 1000
+    assert report.main(["--results", str(tmp_path / "empty")]) == 2
 
 
 def test_paper_sized_lstm_baseline_over_two_seeds_does_not_hang(tmp_path):
