@@ -1,0 +1,57 @@
+"""The results report: tables from hand-made result directories."""
+
+import json
+
+import pytest
+
+from experiments import report
+
+
+def _experiment(root, name, *, model, converged, bit_errors, optimal=None):
+    path = root / name
+    path.mkdir(parents=True)
+    config = {"controller": "lstm", "lstm_layers": 3, "lstm_hidden_size": 256}
+    summary = {
+        "model": model,
+        "seeds": list(range(len(converged))),
+        "sequences": 64_000,
+        "converged_at_sequences": converged,
+        "parameters": 1234,
+        "wall_seconds_this_session": 90.0,
+    }
+    train = {"cost": [1.0, 3.0, 2.0], "bit_errors": bit_errors}
+    if optimal is not None:
+        train["optimal_cost"] = optimal
+    table = {"train": train, "length_10": {"cost": [5.0, 7.0, 6.0], "bit_errors": [0.5, 0.0, 0.25]}}
+    curve = [
+        {"step": 10, "sequences": 320, "split": "train", "cost": [4.0, 5.0, 6.0], "bit_errors": [1, 2, 3]}
+    ]
+    (path / "config.json").write_text(json.dumps(config))
+    (path / "summary.json").write_text(json.dumps(summary))
+    (path / "generalisation.json").write_text(json.dumps(table))
+    (path / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in curve))
+
+
+def test_tables_hold_the_medians_and_the_paper(tmp_path):
+    _experiment(tmp_path, "copy", model="ntm", converged=[3200, None, 6400], bit_errors=[0.0, 4.0, 0.05])
+    _experiment(tmp_path, "copy_lstm", model="lstm", converged=[None, None, None], bit_errors=[9.0, 8.0, 7.0])
+    text = report.write(tmp_path).read_text()
+    # 2 of 3 converged, median of the converged (3,200 and 6,400), median cost 2.00, median errors 0.05.
+    assert "| `copy` | NTM (lstm controller) | 1,234 | 2/3 | 4,800 | 64,000 | 2.00 | 0.05 | 1.5 min |" in text
+    assert "| `copy_lstm` | LSTM 3 x 256 | 1,234 | 0/3 | - | 64,000 | 2.00 | 8.00 | 1.5 min |" in text
+    assert report.PAPER["copy_lstm"] in text
+    # One generalisation table for the task, one column per model: median bit errors (median cost).
+    assert "| length_10 | 0.25 (6.00) | 0.25 (6.00) |" in text
+    assert (tmp_path / "copy_comparison.png").stat().st_size > 1000
+
+
+def test_ngrams_cost_is_shown_beside_the_optimum(tmp_path):
+    _experiment(
+        tmp_path, "ngrams", model="ntm", converged=[None] * 3, bit_errors=[1.0, 1.0, 1.0], optimal=1.5
+    )
+    assert "| 2.00 (optimum 1.50) |" in report.write(tmp_path).read_text()
+
+
+def test_no_results_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no experiment results under"):
+        report.write(tmp_path)
