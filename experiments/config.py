@@ -79,6 +79,13 @@ class TrainConfig:
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
 
+    @property
+    def model_label(self) -> str:
+        """``"NTM (lstm controller)"``, ``"NTM (feedforward controller)"`` or ``"LSTM 3 x 256"``."""
+        if self.model == "lstm":
+            return f"LSTM {self.lstm_layers} x {self.lstm_hidden_size}"
+        return f"NTM ({self.controller} controller)"
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 

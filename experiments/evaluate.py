@@ -87,7 +87,7 @@ def figures(run: RunDir, trainer: Trainer, params, results: dict) -> list[pathli
     """The learning curve over all seeds; memory and outputs of the seed with the fewest bit errors."""
     config = trainer.config
     made = []
-    title = f"{config.task}, {config.model}"
+    title = f"{config.task.replace('_', ' ')}, {config.model_label}"
     best = int(np.argmin(results["train"]["bit_errors"]))
     records = [r for r in read_jsonl(run.evals) if r["split"] == "train"]
     curve = plotting.learning_curve(

@@ -42,8 +42,22 @@ def learning_curve(records: list[dict], path: pathlib.Path, title: str, threshol
     return path
 
 
+def rows_in_use(weights: np.ndarray, threshold: float = 0.1, margin: int = 2) -> tuple[int, int]:
+    """The rows ``[lo, hi)`` a head focused on: weight above ``threshold`` at some step, plus ``margin``.
+
+    Args:
+      weights: ``[T, N]`` weightings of one head. All rows when none passes the threshold.
+    """
+    used = np.nonzero(weights.max(axis=0) > threshold)[0]
+    if used.size == 0:
+        return 0, weights.shape[1]
+    return max(int(used.min()) - margin, 0), min(int(used.max()) + 1 + margin, weights.shape[1])
+
+
 def memory_picture(trace, inputs, targets, outputs, path: pathlib.Path, title: str):
     """The paper's Fig. 6 layout: inputs and outputs above, write and read weightings below.
+
+    Each head's panel shows the rows it focused on (``rows_in_use``), not all N.
 
     Args:
       trace: StepTrace of one sequence, time first (``read_weights [T, R, N]``, ...).
@@ -62,8 +76,7 @@ def memory_picture(trace, inputs, targets, outputs, path: pathlib.Path, title: s
         ax.set_yticks([])
     last = None
     for ax, (label, weights) in zip(axes[3:], heads, strict=True):
-        used = np.nonzero(weights.max(axis=0) > 0.01)[0]  # show the rows the head touched
-        lo, hi = (int(used.min()), int(used.max()) + 1) if used.size else (0, weights.shape[1])
+        lo, hi = rows_in_use(weights)
         last = ax.imshow(
             weights[:, lo:hi].T,
             aspect="auto",

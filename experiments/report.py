@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments.config import TrainConfig  # noqa: E402
 from experiments.reproduce import EXPERIMENTS, RESULTS  # noqa: E402
 from experiments.train import read_jsonl  # noqa: E402
 
@@ -47,13 +48,6 @@ def task_of(name: str) -> str:
     return EXPERIMENTS[name][EXPERIMENTS[name].index("--task") + 1]
 
 
-def label_of(summary: dict, config: dict) -> str:
-    """``"NTM (LSTM controller)"``, ``"NTM (feedforward controller)"`` or ``"LSTM 3 x 256"``."""
-    if summary["model"] == "lstm":
-        return f"LSTM {config['lstm_layers']} x {config['lstm_hidden_size']}"
-    return f"NTM ({config['controller']} controller)"
-
-
 def load(results: pathlib.Path) -> dict[str, dict]:
     """Every experiment with a result directory: its summary, config, table and train-split evaluations."""
     found = {}
@@ -62,13 +56,12 @@ def load(results: pathlib.Path) -> dict[str, dict]:
         if not (path / "summary.json").exists() or not (path / "generalisation.json").exists():
             continue
         summary = json.loads((path / "summary.json").read_text())
-        config = json.loads((path / "config.json").read_text())
+        config = TrainConfig.from_json((path / "config.json").read_text())
         found[name] = {
             "summary": summary,
-            "config": config,
             "table": json.loads((path / "generalisation.json").read_text()),
             "curve": [r for r in read_jsonl(path / "eval.jsonl") if r["split"] == "train"],
-            "label": label_of(summary, config),
+            "label": config.model_label,
         }
     return found
 

@@ -1,16 +1,18 @@
-"""The results report: tables from hand-made result directories."""
+"""The results report and figure helpers: tables from hand-made result directories."""
 
 import json
 
+import numpy as np
 import pytest
 
-from experiments import report
+from experiments import plotting, report
+from experiments.config import TrainConfig
 
 
 def _experiment(root, name, *, model, converged, bit_errors, optimal=None):
     path = root / name
     path.mkdir(parents=True)
-    config = {"controller": "lstm", "lstm_layers": 3, "lstm_hidden_size": 256}
+    config = {"model": model, "controller": "lstm", "lstm_layers": 3, "lstm_hidden_size": 256}
     summary = {
         "model": model,
         "seeds": list(range(len(converged))),
@@ -55,3 +57,18 @@ def test_ngrams_cost_is_shown_beside_the_optimum(tmp_path):
 def test_no_results_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no experiment results under"):
         report.write(tmp_path)
+
+
+def test_model_labels():
+    assert TrainConfig(controller="feedforward").model_label == "NTM (feedforward controller)"
+    assert TrainConfig(model="lstm", lstm_layers=2, lstm_hidden_size=64).model_label == "LSTM 2 x 64"
+
+
+def test_memory_picture_crops_to_the_rows_a_head_focused_on():
+    weights = np.full((4, 128), 0.05)  # diffuse everywhere: under the threshold
+    weights[1, 10] = 0.9
+    weights[3, 20] = 0.5
+    assert plotting.rows_in_use(weights) == (8, 23)  # rows 10..20, two rows of margin each side
+    weights[0, 0] = weights[0, 127] = 1.0
+    assert plotting.rows_in_use(weights) == (0, 128)  # the margin stops at the edges
+    assert plotting.rows_in_use(np.full((4, 128), 1 / 128)) == (0, 128)  # nothing focused: every row
