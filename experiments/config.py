@@ -47,7 +47,8 @@ class TrainConfig:
     clip_elementwise: float = 0.0  # the paper clips each component to (-10, 10); 0 turns it off
     batch_size: int = 32
     steps: int = 10_000
-    max_minutes: float = 0.0  # wall-clock budget of this session (compile included); 0 means none
+    max_minutes: float = 0.0  # wall-clock budget of training in this session (compile included), after
+    # which the run evaluates every split and stops; 0 means none
     seed: int = 0
     seeds: int = 1  # independent seeds trained in one compiled program (vmap)
     num_devices: int = 0  # devices to shard the batch over; 0 means all visible

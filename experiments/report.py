@@ -74,7 +74,7 @@ def summary_table(found: dict[str, dict]) -> str:
     """One row per experiment: seeds converged, sequences to converge, final cost, wall time, paper."""
     lines = [
         "| experiment | model | params | seeds converged | median sequences to converge (converged seeds) "
-        "| sequences trained | final cost (bits/seq) | final bit errors/seq | training wall time | paper |",
+        "| sequences trained per seed | final cost (bits/seq) | final bit errors/seq | wall time | paper |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in found.items():
@@ -156,7 +156,9 @@ def write(results: pathlib.Path) -> pathlib.Path:
         "# Results",
         "",
         "Written by `python -m experiments.report` from the directories beside this file. Wall times are",
-        "training only (compile included, evaluation excluded), on the machine that ran them.",
+        "those of the training runs (compile and periodic evaluations included) on the machine that ran them; a",
+        "run stopped by its `--max-minutes` budget then evaluates every split once more, which the time",
+        "includes. Medians are over seeds; costs and bit errors are per sequence, on 640 fresh sequences.",
         "",
         summary_table(found),
     ]
