@@ -155,10 +155,11 @@ def write(results: pathlib.Path) -> pathlib.Path:
     parts = [
         "# Results",
         "",
-        "Written by `python -m experiments.report` from the directories beside this file. Wall times are",
-        "those of the training runs (compile and periodic evaluations included) on the machine that ran them; a",
-        "run stopped by its `--max-minutes` budget then evaluates every split once more, which the time",
-        "includes. Medians are over seeds; costs and bit errors are per sequence, on 640 fresh sequences.",
+        "Written by `python -m experiments.report` from the directories beside this file. Wall times",
+        "are those of the training runs (compile and periodic evaluations included) on the machine that",
+        "ran them; a run stopped by its `--max-minutes` budget then evaluates every split once more, which",
+        "the time includes. Medians are over seeds; costs and bit errors are per sequence, on 640 fresh",
+        "sequences.",
         "",
         summary_table(found),
     ]
