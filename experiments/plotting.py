@@ -14,7 +14,9 @@ import numpy as np  # noqa: E402
 def learning_curve(records: list[dict], path: pathlib.Path, title: str, threshold: float | None = None):
     """Cost and bit errors per sequence on the training distribution against sequences seen.
 
-    Thin lines are seeds, the thick line their median. ``records`` are eval.jsonl lines of one split.
+    Thin lines are seeds, the thick line their median. ``records`` are eval.jsonl lines of one split. With a
+    convergence ``threshold`` the y axes are symlog (down to 0) and the threshold is drawn; without one (tasks
+    that are never solved, like n-grams) they are linear.
     """
     if not records:
         return None
@@ -27,10 +29,11 @@ def learning_curve(records: list[dict], path: pathlib.Path, title: str, threshol
         for k in range(values.shape[1]):
             ax.plot(sequences, values[:, k], lw=0.7, alpha=0.5)
         ax.plot(sequences, np.median(values, axis=1), color="black", lw=2, label="median over seeds")
-        if key == "bit_errors" and threshold:
-            ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"converged ({threshold})")
-        ax.set_yscale("symlog", linthresh=0.1)
-        ax.set_ylim(bottom=0)
+        if threshold:  # tasks solved to ~0 errors: a scale that shows the last 0.1 bits
+            if key == "bit_errors":
+                ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"converged ({threshold})")
+            ax.set_yscale("symlog", linthresh=0.1)
+            ax.set_ylim(bottom=0)
         ax.set_xlabel("sequences")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
