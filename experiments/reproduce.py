@@ -50,7 +50,7 @@ EXPERIMENTS: dict[str, list[str]] = {
         "20",
     ],
     "copy_lstm": ["--task", "copy", "--seeds", "5", "--model", "lstm", "--max-minutes", "15"],
-    "repeat_copy": ["--task", "repeat_copy", "--seeds", "5", "--max-minutes", "60"],
+    "repeat_copy": ["--task", "repeat_copy", "--seeds", "5", "--max-minutes", "100"],
     "associative_recall": [
         *("--task", "associative_recall", "--seeds", "5", "--generalisation-every", "1000"),
         *("--max-minutes", "20"),
