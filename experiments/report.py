@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import statistics
 import sys
 
 import matplotlib
@@ -24,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments.config import TrainConfig  # noqa: E402
-from experiments.reproduce import EXPERIMENTS, RESULTS  # noqa: E402
+from experiments.reproduce import EXPERIMENTS, RESULTS, summarise  # noqa: E402
 from experiments.train import read_jsonl  # noqa: E402
 
 # What Graves et al. (2014) report for each experiment; "~" marks numbers read off a figure.
@@ -44,22 +43,17 @@ PAPER: dict[str, str] = {
 }
 
 
-def task_of(name: str) -> str:
-    return EXPERIMENTS[name][EXPERIMENTS[name].index("--task") + 1]
-
-
 def load(results: pathlib.Path) -> dict[str, dict]:
-    """Every experiment with a result directory: its summary, config, table and train-split evaluations."""
+    """Every experiment with a result directory: its summary row, label and train-split evaluations."""
     found = {}
     for name in EXPERIMENTS:
         path = results / name
         if not (path / "summary.json").exists() or not (path / "generalisation.json").exists():
             continue
-        summary = json.loads((path / "summary.json").read_text())
+        wall = json.loads((path / "summary.json").read_text()).get("wall_seconds_this_session")
         config = TrainConfig.from_json((path / "config.json").read_text())
         found[name] = {
-            "summary": summary,
-            "table": json.loads((path / "generalisation.json").read_text()),
+            "row": summarise(name, path, wall),
             "curve": [r for r in read_jsonl(path / "eval.jsonl") if r["split"] == "train"],
             "label": config.model_label,
         }
@@ -78,36 +72,29 @@ def summary_table(found: dict[str, dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in found.items():
-        s, train = r["summary"], r["table"]["train"]
-        converged = [c for c in s["converged_at_sequences"] if c is not None]
-        median = statistics.median(converged) if converged else None
-        wall = s.get("wall_seconds_this_session")
-        cost = f"{statistics.median(train['cost']):.2f}"
+        row, train = r["row"], r["row"]["generalisation"]["train"]
+        wall = row["wall_seconds"]
+        cost = f"{train['median_cost']:.2f}"
         if "optimal_cost" in train:
             cost += f" (optimum {train['optimal_cost']:.2f})"
         lines.append(
-            f"| `{name}` | {r['label']} | {_number(s.get('parameters'))} | "
-            f"{len(converged)}/{len(s['seeds'])} | {_number(median)} | {s['sequences']:,} | {cost} | "
-            f"{statistics.median(train['bit_errors']):.2f} | {_number(wall and wall / 60, '.1f')} min | "
-            f"{PAPER[name]} |"
+            f"| `{name}` | {r['label']} | {_number(row['parameters'])} | {row['converged']}/{row['seeds']} | "
+            f"{_number(row['median_sequences_to_converge'])} | {row['sequences_trained']:,} | {cost} | "
+            f"{train['median_bit_errors']:.2f} | {_number(wall and wall / 60, '.1f')} min | {PAPER[name]} |"
         )
     return "\n".join(lines)
 
 
 def generalisation_table(found: dict[str, dict], names: list[str]) -> str:
     """Median bit errors per sequence (and median cost) on each evaluation split, one column per model."""
-    splits = list(found[names[0]]["table"])
+    splits = list(found[names[0]]["row"]["generalisation"])
     header = "| split | " + " | ".join(f"{found[n]['label']}: bit errors (cost)" for n in names) + " |"
     lines = [header, "|---" * (len(names) + 1) + "|"]
     for split in splits:
         cells = []
         for n in names:
-            v = found[n]["table"].get(split)
-            cells.append(
-                "-"
-                if v is None
-                else f"{statistics.median(v['bit_errors']):.2f} ({statistics.median(v['cost']):.2f})"
-            )
+            v = found[n]["row"]["generalisation"].get(split)
+            cells.append("-" if v is None else f"{v['median_bit_errors']:.2f} ({v['median_cost']:.2f})")
         lines.append(f"| {split} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -151,7 +138,7 @@ def write(results: pathlib.Path) -> pathlib.Path:
         raise ValueError(f"no experiment results under {results} (run experiments.reproduce first)")
     by_task: dict[str, list[str]] = {}
     for name in found:
-        by_task.setdefault(task_of(name), []).append(name)
+        by_task.setdefault(found[name]["row"]["task"], []).append(name)
     parts = [
         "# Results",
         "",

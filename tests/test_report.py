@@ -14,6 +14,7 @@ def _experiment(root, name, *, model, converged, bit_errors, optimal=None):
     path.mkdir(parents=True)
     config = {"model": model, "controller": "lstm", "lstm_layers": 3, "lstm_hidden_size": 256}
     summary = {
+        "task": "ngrams" if optimal is not None else "copy",
         "model": model,
         "seeds": list(range(len(converged))),
         "sequences": 64_000,
