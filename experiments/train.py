@@ -141,6 +141,9 @@ class Trainer:
         options = ntm.compiler_options()
         self._train_step = jax.jit(self._step, donate_argnums=0, compiler_options=options)
         self._evaluate = jax.jit(self._eval, compiler_options=options)
+        # Evaluation batches (and the n-gram optimum on them) are fixed for a run: made on first use.
+        self._eval_batches: dict[str, tasks.Batch] = {}
+        self._optimal_costs: dict[str, float] = {}
 
     # -- pure functions ------------------------------------------------------------------------------
 
@@ -191,11 +194,14 @@ class Trainer:
         return jax.device_put(stacked, self.data_sharding)
 
     def eval_batch(self, name: str) -> tasks.Batch:
-        index = list(self.eval_tasks).index(name)
-        batch = self.eval_tasks[name].sample((EVAL_SEED, index), self.config.eval_batch_size)
-        devices = self.mesh.devices.size
-        sharding = NamedSharding(self.mesh, P("data") if len(batch.inputs) % devices == 0 else P())
-        return jax.device_put(batch, sharding)
+        """The evaluation batch of split ``name``: the same every evaluation (sampled once per run)."""
+        if name not in self._eval_batches:
+            index = list(self.eval_tasks).index(name)
+            batch = self.eval_tasks[name].sample((EVAL_SEED, index), self.config.eval_batch_size)
+            devices = self.mesh.devices.size
+            sharding = NamedSharding(self.mesh, P("data") if len(batch.inputs) % devices == 0 else P())
+            self._eval_batches[name] = jax.device_put(batch, sharding)
+        return self._eval_batches[name]
 
     def train_step(self, state: TrainState, batch: tasks.Batch):
         return self._train_step(state, batch)
@@ -208,8 +214,10 @@ class Trainer:
             cost, errors = self._evaluate(params, batch)
             results[name] = {"cost": np.asarray(cost).tolist(), "bit_errors": np.asarray(errors).tolist()}
             if isinstance(self.eval_tasks[name], tasks.Ngrams):
-                optimum = self.eval_tasks[name].optimal_bits_per_sequence(jax.device_get(batch))
-                results[name]["optimal_cost"] = float(np.mean(optimum))
+                if name not in self._optimal_costs:
+                    optimum = self.eval_tasks[name].optimal_bits_per_sequence(jax.device_get(batch))
+                    self._optimal_costs[name] = float(np.mean(optimum))
+                results[name]["optimal_cost"] = self._optimal_costs[name]
         return results
 
 

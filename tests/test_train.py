@@ -62,6 +62,19 @@ def test_time_budget_ends_the_run_with_every_split_evaluated(tmp_path):
     assert json.loads((tmp_path / "full" / "summary.json").read_text())["stopped_by"] == "steps"
 
 
+def test_evaluation_batches_and_the_ngram_optimum_are_made_once_per_run(monkeypatch):
+    trainer = train.Trainer(config_lib.task_config("ngrams", smoke=True))
+    calls = []
+    original = tasks.Ngrams.optimal_bits_per_sequence
+    monkeypatch.setattr(
+        tasks.Ngrams, "optimal_bits_per_sequence", lambda self, b: calls.append(1) or original(self, b)
+    )
+    params = trainer.init_state().params
+    first, second = trainer.evaluate(params), trainer.evaluate(params)
+    assert first == second and first["train"]["optimal_cost"] > 0
+    assert len(calls) == 1 and trainer.eval_batch("train") is trainer.eval_batch("train")
+
+
 def test_optimizers_and_clipping():
     base = config_lib.task_config("copy", smoke=True)
     rmsprop = dataclasses.replace(base, optimizer="rmsprop", clip_elementwise=10.0, learning_rate=1e-4)
