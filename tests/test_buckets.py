@@ -1,0 +1,95 @@
+"""Length buckets: exact trimming, the task's own length distribution, and the loss they leave unchanged."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import ntm
+import tasks
+from tasks import buckets, metrics
+
+
+def test_scored_lengths_by_hand():
+    mask = np.array([[0, 1, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(buckets.scored_lengths(mask), [3, 5, 0])
+
+
+def test_best_edges_by_hand():
+    # Three sequences of length 2 and one of 10: two buckets cost 3*2 + 10 = 16 steps, one costs 40.
+    assert buckets.best_edges(np.array([2, 2, 2, 10]), 10, 2) == (2, 10)
+    assert buckets.best_edges(np.array([2, 2, 2, 10]), 10, 1) == (10,)
+    # The task's longest length is always an edge, seen or not.
+    assert buckets.best_edges(np.array([1, 2, 3]), 8, 2)[-1] == 8
+    # Never more edges than distinct lengths.
+    assert buckets.best_edges(np.array([4, 4]), 4, 6) == (4,)
+
+
+@pytest.mark.parametrize("name", ["copy", "repeat_copy", "associative_recall"])
+def test_bucketed_batches_fit_their_bucket_and_keep_the_length_distribution(name):
+    task = tasks.get(name)
+    sampler = buckets.Buckets(task, 4)
+    assert len(sampler.edges) == 4 and sampler.edges[-1] == task.num_steps
+    np.testing.assert_allclose(sampler.probabilities.sum(), 1.0)
+    lengths = []
+    for step in range(1500):
+        bucket = sampler.bucket((step,))
+        batch = sampler.sample((3, step), 2, bucket)
+        low = sampler.edges[bucket - 1] if bucket else 0
+        assert batch.inputs.shape[:2] == (2, sampler.edges[bucket]) == batch.mask.shape
+        got = buckets.scored_lengths(batch.mask)
+        assert np.all((got > low) & (got <= sampler.edges[bucket]))
+        lengths.extend(got)
+    # The same distribution of scored lengths as the unbucketed task: means within 3 standard errors.
+    plain = buckets.scored_lengths(task.sample(11, 3000).mask)
+    stderr = plain.std() * np.sqrt(1 / 3000 + 1 / len(lengths))
+    assert abs(np.mean(lengths) - plain.mean()) < 3 * stderr
+    # Less padded work than the task's fixed length.
+    assert np.dot(sampler.probabilities, sampler.edges) < 0.8 * task.num_steps
+
+
+def test_bucket_sampling_is_a_function_of_the_seed():
+    sampler = buckets.Buckets(tasks.get("copy"), 4)
+    a, b = sampler.sample((0, 5), 3, 2), sampler.sample((0, 5), 3, 2)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="bucket must be in"):
+        sampler.sample(0, 1, 4)
+    with pytest.raises(ValueError, match="num_buckets"):
+        buckets.Buckets(tasks.get("copy"), 0)
+
+
+def _loss(model, params, batch):
+    logits = model.apply({"params": params}, jnp.asarray(batch.inputs))
+    return metrics.bits_per_sequence(logits, jnp.asarray(batch.targets), jnp.asarray(batch.mask))
+
+
+def test_trimmed_batch_has_the_same_loss_and_gradient_as_the_padded_one():
+    task = tasks.get("repeat_copy", max_length=3, max_repeats=3, num_bits=4)
+    model = ntm.Sequence(ntm.NTMCell(output_size=task.output_size, memory_size=16, word_size=6))
+    padded = task.sample(0, 4)
+    length = int(buckets.scored_lengths(padded.mask).max())
+    assert length < task.num_steps
+    trimmed = buckets.trim(padded, length)
+    params = model.init(jax.random.key(0), padded.inputs)["params"]
+    np.testing.assert_allclose(_loss(model, params, trimmed), _loss(model, params, padded), rtol=1e-6)
+
+    def mean_loss(p, batch):
+        return jnp.mean(_loss(model, p, batch))
+
+    g_trim = jax.grad(mean_loss)(params, trimmed)
+    g_pad = jax.grad(mean_loss)(params, padded)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), g_trim, g_pad)
+
+
+def test_split_evaluation_batch_gives_the_same_means():
+    task = tasks.get("associative_recall", max_items=4, num_bits=3, item_length=2)
+    model = ntm.Sequence(ntm.NTMCell(output_size=task.output_size, memory_size=16, word_size=6))
+    batch = task.sample(1, 64)
+    params = model.init(jax.random.key(1), batch.inputs)["params"]
+    parts = buckets.split(batch, 3)
+    assert 1 < len(parts) <= 3 and sum(len(p.mask) for p in parts) == 64
+    assert all(p.inputs.shape[1] < task.num_steps for p in parts[:-1])
+    whole = float(jnp.mean(_loss(model, params, batch)))
+    weighted = sum(len(p.mask) / 64 * float(jnp.mean(_loss(model, params, p))) for p in parts)
+    np.testing.assert_allclose(weighted, whole, rtol=1e-5)
