@@ -117,7 +117,7 @@ def memory_step(
       read_vectors [..., R, M])``.
     """
     write_weights = address_heads(memory, previous_write_weights, write_params)
-    memory = memory_ops.write(memory, write_weights, write_params.erase, write_params.add)
+    memory = memory_ops.write_heads(memory, write_weights, write_params.erase, write_params.add)
     read_weights = address_heads(memory, previous_read_weights, read_params)
     read_vectors = memory_ops.read(memory[..., None, :, :], read_weights)
     return memory, read_weights, write_weights, read_vectors

@@ -48,19 +48,59 @@ def add_term(weights: jax.Array, add: jax.Array) -> jax.Array:
     return jnp.einsum("...hn,...hm->...nm", weights, add)
 
 
-def write(memory: jax.Array, weights: jax.Array, erase: jax.Array, add: jax.Array) -> jax.Array:
-    """Erase, then add: M_t = M_{t-1} * prod_h (1 - w_h e_h) + sum_h w_h a_h, eq. (3) and (4).
+def _check_write_shapes(memory, weights, erase, add, heads: bool) -> None:
+    """Raise a ValueError naming the mismatch, instead of letting broadcasting mix batch and heads."""
+    name = "write_heads" if heads else "write"
+    n, m = memory.shape[-2:]
+    if weights.shape[-1] != n:
+        raise ValueError(f"{name}: weights {weights.shape} must end in N={n} (memory {memory.shape})")
+    for label, x in (("erase", erase), ("add", add)):
+        if x.shape[-1] != m:
+            raise ValueError(f"{name}: {label} {x.shape} must end in M={m} (memory {memory.shape})")
+        if x.shape[:-1] != weights.shape[:-1]:
+            raise ValueError(
+                f"{name}: {label} {x.shape} and weights {weights.shape} must agree on every axis but the last"
+            )
+    lead = weights.shape[:-2] if heads else weights.shape[:-1]
+    if heads and weights.ndim < 2:
+        raise ValueError(f"write_heads: weights {weights.shape} need a head axis, [..., H, N]")
+    if lead != memory.shape[:-2]:
+        raise ValueError(
+            f"{name}: the batch axes of weights {weights.shape} ({lead}) and memory {memory.shape} "
+            f"({memory.shape[:-2]}) differ" + ("" if heads else "; for several heads at once use write_heads")
+        )
 
-    With several write heads the erases multiply and the adds sum, so the order of the heads does not
-    matter. For one head use ``H = 1`` (``weights[..., None, :]``).
+
+def write(memory: jax.Array, weights: jax.Array, erase: jax.Array, add: jax.Array) -> jax.Array:
+    """One head's write, erase then add: M_t = M_{t-1} * (1 - w e) + w a, eq. (3) and (4).
 
     Args:
       memory: ``[..., N, M]``.
-      weights: ``[..., H, N]``.
+      weights: ``[..., N]``, the same batch axes as memory.
+      erase: ``[..., M]``, entries in [0, 1].
+      add: ``[..., M]``.
+
+    Returns:
+      ``[..., N, M]``, the memory after the write. Mismatched shapes raise a ``ValueError``; for
+      several heads use :func:`write_heads`.
+    """
+    _check_write_shapes(memory, weights, erase, add, heads=False)
+    return write_heads(memory, weights[..., None, :], erase[..., None, :], add[..., None, :])
+
+
+def write_heads(memory: jax.Array, weights: jax.Array, erase: jax.Array, add: jax.Array) -> jax.Array:
+    """H heads' writes at once: M_t = M_{t-1} * prod_h (1 - w_h e_h) + sum_h w_h a_h.
+
+    The erases multiply and the adds sum, so the order of the heads does not matter.
+
+    Args:
+      memory: ``[..., N, M]``.
+      weights: ``[..., H, N]``, the same batch axes as memory.
       erase: ``[..., H, M]``, entries in [0, 1].
       add: ``[..., H, M]``.
 
     Returns:
-      ``[..., N, M]``, the memory after the write.
+      ``[..., N, M]``, the memory after the writes.
     """
+    _check_write_shapes(memory, weights, erase, add, heads=True)
     return memory * erase_factor(weights, erase) + add_term(weights, add)
