@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from ntm import controllers
-from ntm.core import _cast, _check_positive, _dense, checkpointed_scan
+from ntm.core import _cast, _check_positive, _dense, bound, check_clip, checkpointed_scan
 from ntm.state import ControllerState, LSTMState
 
 PARAM_GROUPS = ("controller", "output", "initial")
@@ -32,7 +32,8 @@ class LSTMSpec:
       output_size: O, the width of the output logits.
       hidden_size: H, units per layer (the paper's copy baseline: 256).
       num_layers: L (the paper: 3).
-      clip_value: output logits are clipped to ``+-clip_value``.
+      clip_value: output logits are kept within ``+-clip_value``.
+      clip_mode: ``"hard"`` or ``"tanh"`` (:func:`ntm.core.bound`).
       dtype: computation dtype.
     """
 
@@ -40,14 +41,14 @@ class LSTMSpec:
     hidden_size: int = 256
     num_layers: int = 3
     clip_value: float = 20.0
+    clip_mode: str = "hard"
     dtype: Any = jnp.float32
 
     def __post_init__(self):
         _check_positive("output_size", self.output_size)
         _check_positive("hidden_size", self.hidden_size)
         _check_positive("num_layers", self.num_layers)
-        if not self.clip_value > 0:
-            raise ValueError(f"clip_value must be > 0, got {self.clip_value!r}")
+        check_clip(self.clip_value, self.clip_mode)
 
 
 def init_initial(spec: LSTMSpec, key: jax.Array, dtype=jnp.float32) -> dict:
@@ -91,7 +92,7 @@ def initial_state(spec: LSTMSpec, initial: dict, batch_shape: tuple[int, ...]) -
 
 def _readout(params: dict, spec: LSTMSpec, h: jax.Array) -> jax.Array:
     out = _cast(params["output"], spec.dtype)
-    return jnp.clip(h @ out["kernel"] + out["bias"], -spec.clip_value, spec.clip_value)
+    return bound(h @ out["kernel"] + out["bias"], spec.clip_value, spec.clip_mode)
 
 
 def _project(params: dict, spec: LSTMSpec, inputs: jax.Array) -> jax.Array:

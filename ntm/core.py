@@ -17,7 +17,7 @@ Parameters are a nested dict::
 At each step the controller sees the external input and the previous step's read vectors; the write
 heads address and write memory, the read heads address and read the written memory, and the output is a
 linear function of the controller output and the new read vectors. Raw head parameters and output
-logits are clipped to ``+-clip_value``.
+logits are kept within ``+-clip_value`` (:func:`bound`).
 """
 
 from __future__ import annotations
@@ -33,10 +33,14 @@ from ntm import controllers, heads
 from ntm.state import LSTMState, NTMState, StepTrace
 
 MEMORY_INITS = ("constant", "learned", "random")
+# How head parameters and output logits are kept within +-clip_value.
+CLIP_MODES = ("hard", "tanh")
 # The top-level groups of the parameter dict.
 PARAM_GROUPS = ("controller", "heads", "output", "initial")
 # Standard deviation of the draw for memory_init "random" and "learned".
 RANDOM_MEMORY_STDDEV = 0.5
+# ... drawn once from this seed, the same for every model (see init_initial).
+MEMORY_DRAW_SEED = 20141020
 # Logit of row 0 above the others in the initial weightings, so that location-based addressing has a
 # starting point (a uniform weighting is a fixed point of shift and sharpen).
 INITIAL_WEIGHT_PEAK = 10.0
@@ -61,9 +65,12 @@ class NTMSpec:
       controller: ``"lstm"`` or ``"feedforward"``.
       controller_size: H, units per controller layer.
       controller_layers: L, number of controller layers.
-      clip_value: raw head parameters and output logits are clipped to ``+-clip_value``.
+      clip_value: raw head parameters and output logits are kept within ``+-clip_value``.
+      clip_mode: how (:func:`bound`): ``"hard"`` clips (no gradient past the bound), ``"tanh"`` squashes
+        smoothly (``c * tanh(x / c)``: the gradient never vanishes).
       memory_init: ``"constant"`` (every entry ``memory_init_value``), ``"learned"`` (a trained bias,
-        initialised from N(0, 0.5^2)) or ``"random"`` (a fixed, untrained draw from N(0, 0.5^2)).
+        initialised from N(0, 0.5^2)) or ``"random"`` (a fixed, untrained draw from N(0, 0.5^2)); the
+        draw is the same for every parameter key, so that Linen's ``initialize_carry`` agrees with it.
       memory_init_value: the constant for ``memory_init="constant"``.
       dtype: computation dtype of the controller and output layer; memory and addressing stay float32.
     """
@@ -78,6 +85,7 @@ class NTMSpec:
     controller_size: int = 100
     controller_layers: int = 1
     clip_value: float = 20.0
+    clip_mode: str = "hard"
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
@@ -100,8 +108,7 @@ class NTMSpec:
                 f"shift_range={self.shift_range} allows {2 * self.shift_range + 1} shifts, more than "
                 f"memory_size={self.memory_size} rows"
             )
-        if not self.clip_value > 0:
-            raise ValueError(f"clip_value must be > 0, got {self.clip_value!r}")
+        check_clip(self.clip_value, self.clip_mode)
 
     @property
     def read_size(self) -> int:
@@ -114,6 +121,25 @@ class NTMSpec:
         return heads.head_params_size(
             self.num_read_heads, self.num_write_heads, self.word_size, self.shift_range
         )
+
+
+def check_clip(clip_value, clip_mode) -> None:
+    """Raise a ValueError naming a bad ``clip_value`` or ``clip_mode``."""
+    if not clip_value > 0:
+        raise ValueError(f"clip_value must be > 0, got {clip_value!r}")
+    if clip_mode not in CLIP_MODES:
+        raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {clip_mode!r}")
+
+
+def bound(x: jax.Array, limit: float, mode: str) -> jax.Array:
+    """``x`` kept within ``+-limit``: ``clip(x, -c, c)`` (``"hard"``) or ``c * tanh(x / c)`` (``"tanh"``).
+
+    The hard clip has zero gradient past the bound, so a confidently wrong logit gets no signal; the tanh
+    bound is smooth and its gradient ``1 - tanh^2(x / c)`` is never zero. Any shape.
+    """
+    if mode == "tanh":
+        return limit * jnp.tanh(x / limit)
+    return jnp.clip(x, -limit, limit)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -140,8 +166,12 @@ def init_initial(spec: NTMSpec, key: jax.Array, dtype=jnp.float32) -> dict:
         group["controller_hidden"] = jnp.zeros(shape, dtype)
         group["controller_cell"] = jnp.zeros(shape, dtype)
     if spec.memory_init != "constant":
+        # One fixed draw, whatever the key: Linen's initialize_carry, which cannot read parameters, then
+        # starts from the same memory as the parameters do.
+        del key
         shape = (spec.memory_size, spec.word_size)
-        group["memory"] = RANDOM_MEMORY_STDDEV * jax.random.normal(key, shape, dtype)
+        draw = jax.random.normal(jax.random.key(MEMORY_DRAW_SEED), shape, jnp.float32)
+        group["memory"] = (RANDOM_MEMORY_STDDEV * draw).astype(dtype)
     return group
 
 
@@ -258,7 +288,7 @@ def step_projected(
     h, ctrl_state = controllers.controller_step(ctrl_params, spec.controller, state.controller, projected)
     head_params = _cast(params["heads"], spec.dtype)
     raw = h @ head_params["kernel"] + head_params["bias"]
-    raw = jnp.clip(raw, -spec.clip_value, spec.clip_value)
+    raw = bound(raw, spec.clip_value, spec.clip_mode)
     read_p, write_p = heads.split_head_params(
         raw, spec.num_read_heads, spec.num_write_heads, spec.word_size, spec.shift_range
     )
@@ -272,10 +302,10 @@ def step_projected(
 
 
 def readout(params: dict, spec: NTMSpec, features: jax.Array) -> jax.Array:
-    """Output logits, clipped: ``[..., H + R*M] -> [..., O]``."""
+    """Output logits, bounded by :func:`bound`: ``[..., H + R*M] -> [..., O]``."""
     out = _cast(params["output"], spec.dtype)
     logits = features @ out["kernel"] + out["bias"]
-    return jnp.clip(logits, -spec.clip_value, spec.clip_value)
+    return bound(logits, spec.clip_value, spec.clip_mode)
 
 
 def step(params: dict, spec: NTMSpec, state: NTMState, x: jax.Array) -> tuple[NTMState, jax.Array]:

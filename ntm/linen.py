@@ -146,7 +146,8 @@ class NTMCell(_PureCell):
       controller: ``"lstm"`` or ``"feedforward"``.
       controller_size: units per controller layer.
       controller_layers: number of controller layers.
-      clip_value: clip of the raw head parameters and the output logits.
+      clip_value: bound of the raw head parameters and the output logits.
+      clip_mode: ``"hard"`` (clip) or ``"tanh"`` (smooth; see :func:`ntm.core.bound`).
       memory_init: ``"constant"``, ``"learned"`` or ``"random"`` (see :class:`ntm.core.NTMSpec`).
       memory_init_value: the constant for ``memory_init="constant"``.
       dtype: computation dtype of the controller and output; addressing and memory stay float32.
@@ -163,6 +164,7 @@ class NTMCell(_PureCell):
     controller_size: int = 100
     controller_layers: int = 1
     clip_value: float = 20.0
+    clip_mode: str = "hard"
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
@@ -179,7 +181,8 @@ class StackedLSTMCell(_PureCell):
       output_size: O.
       hidden_size: units per layer.
       num_layers: number of layers.
-      clip_value: clip of the output logits.
+      clip_value: bound of the output logits.
+      clip_mode: ``"hard"`` or ``"tanh"``.
       dtype, param_dtype: computation and parameter dtypes.
     """
 
@@ -187,6 +190,7 @@ class StackedLSTMCell(_PureCell):
     hidden_size: int = 256
     num_layers: int = 3
     clip_value: float = 20.0
+    clip_mode: str = "hard"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 

@@ -84,6 +84,7 @@ class NTMCell(_PureCell):
         controller_size: int = 100,
         controller_layers: int = 1,
         clip_value: float = 20.0,
+        clip_mode: str = "hard",
         memory_init: str = "constant",
         memory_init_value: float = 1e-6,
         dtype: Any = jnp.float32,
@@ -101,6 +102,7 @@ class NTMCell(_PureCell):
             controller_size=controller_size,
             controller_layers=controller_layers,
             clip_value=clip_value,
+            clip_mode=clip_mode,
             memory_init=memory_init,
             memory_init_value=memory_init_value,
             dtype=dtype,
@@ -121,9 +123,10 @@ class StackedLSTMCell(_PureCell):
         hidden_size: int = 256,
         num_layers: int = 3,
         clip_value: float = 20.0,
+        clip_mode: str = "hard",
         dtype: Any = jnp.float32,
         param_dtype: Any = jnp.float32,
         rngs: nnx.Rngs,
     ):
-        spec = baseline.LSTMSpec(output_size, hidden_size, num_layers, clip_value, dtype)
+        spec = baseline.LSTMSpec(output_size, hidden_size, num_layers, clip_value, clip_mode, dtype)
         super().__init__(spec, in_features, param_dtype, rngs)

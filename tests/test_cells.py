@@ -5,6 +5,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 
@@ -284,6 +285,7 @@ def test_feedforward_controller_and_baseline_share_the_interface():
         (dict(memory_init="zeros"), "memory_init must be one of .* got 'zeros'"),
         (dict(shift_range=3, memory_size=4), "shift_range=3 allows 7 shifts"),
         (dict(clip_value=-1.0), "clip_value must be > 0, got -1.0"),
+        (dict(clip_mode="soft"), "clip_mode must be one of .* got 'soft'"),
     ],
 )
 def test_bad_configuration_names_the_value(kwargs, message):
@@ -371,3 +373,49 @@ def test_checkpointed_scan_equals_scan_for_any_length():
         grad = jax.grad(lambda xs: jnp.sum(core.checkpointed_scan(body, jnp.ones(3), xs)[1]))(xs)
         expected_grad = jax.grad(lambda xs: jnp.sum(jax.lax.scan(body, jnp.ones(3), xs)[1]))(xs)
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_bound_values_and_gradients_past_the_bound():
+    x = jnp.array([-30.0, -5.0, 0.0, 5.0, 25.0])
+    np.testing.assert_allclose(core.bound(x, 20.0, "hard"), [-20, -5, 0, 5, 20])
+    np.testing.assert_allclose(core.bound(x, 20.0, "tanh"), 20 * np.tanh(np.array(x) / 20), rtol=1e-6)
+    hard = jax.grad(lambda v: core.bound(v, 20.0, "hard").sum())(x)
+    smooth = jax.grad(lambda v: core.bound(v, 20.0, "tanh").sum())(x)
+    np.testing.assert_array_equal(hard, [0, 1, 1, 1, 0])  # the hard clip: no gradient past +-20
+    np.testing.assert_allclose(smooth, 1 - np.tanh(np.array(x) / 20) ** 2, rtol=1e-6)
+    assert smooth[-1] > 0.2  # a logit of 25: the tanh bound still passes about a quarter of the gradient
+
+
+@pytest.mark.parametrize("clip_mode, has_gradient", [("hard", False), ("tanh", True)])
+def test_saturated_wrong_logit_gets_a_gradient_only_with_the_tanh_bound(clip_mode, has_gradient):
+    # An output bias of 25 makes every logit confidently 1 where the target is 0: the loss is large, and
+    # only the smooth bound lets its gradient through.
+    model = ntm.Sequence(_cell(clip_mode=clip_mode, clip_value=20.0))
+    x = _inputs((2, 3, F))
+    params = _init(model, x)["params"]
+    params["cell"]["output"]["bias"] = jnp.full((OUT,), 25.0)
+
+    def loss(p):
+        logits = model.apply({"params": p}, x)
+        return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.zeros_like(logits)))
+
+    grad_bias = jax.grad(loss)(params)["cell"]["output"]["bias"]
+    assert loss(params) > 15.0  # 20 nats (hard) or 20 tanh(1.25) = 17 nats (tanh)
+    assert bool(jnp.all(jnp.abs(grad_bias) > 0.01)) == has_gradient
+
+
+@pytest.mark.parametrize("memory_init", ["constant", "learned", "random"])
+def test_rnn_without_initial_carry_starts_from_the_parameters_memory(memory_init):
+    # Before training, nn.RNN(cell) (which calls initialize_carry) and ntm.Sequence(cell) (which reads the
+    # learned initial state) start from the same state, whatever key initialize_carry is given.
+    class Plain(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.RNN(_cell(memory_init=memory_init))(x)
+
+    x = _inputs((2, 5, F))
+    variables = _init(Plain(), x)
+    (params,) = variables["params"].values()
+    rnn_out = Plain().apply(variables, x)
+    sequence = ntm.Sequence(_cell(memory_init=memory_init))
+    np.testing.assert_allclose(rnn_out, sequence.apply({"params": {"cell": params}}, x), rtol=1e-5, atol=1e-6)
