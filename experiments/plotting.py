@@ -45,16 +45,31 @@ def learning_curve(records: list[dict], path: pathlib.Path, title: str, threshol
     return path
 
 
-def rows_in_use(weights: np.ndarray, threshold: float = 0.1, margin: int = 2) -> tuple[int, int]:
-    """The rows ``[lo, hi)`` a head focused on: weight above ``threshold`` at some step, plus ``margin``.
+def rows_in_use(weights: np.ndarray, threshold: float = 0.1, margin: int = 2) -> np.ndarray:
+    """The rows a head focused on, in order around the circular memory, plus ``margin`` on each side.
+
+    A row is in use if its weight passed ``threshold`` at some step. The rows shown are the shortest
+    circular window holding every used row (the largest gap between used rows is left out), so a head
+    that wraps from row N-1 to row 0 shows a short window, not all N rows.
 
     Args:
-      weights: ``[T, N]`` weightings of one head. All rows when none passes the threshold.
+      weights: ``[T, N]`` weightings of one head.
+
+    Returns:
+      Row indices ``[K]`` in display order (all N, in order, when none passes the threshold or the window
+      would cover the memory).
     """
+    n = weights.shape[1]
     used = np.nonzero(weights.max(axis=0) > threshold)[0]
     if used.size == 0:
-        return 0, weights.shape[1]
-    return max(int(used.min()) - margin, 0), min(int(used.max()) + 1 + margin, weights.shape[1])
+        return np.arange(n)
+    gaps = np.diff(np.append(used, used[0] + n))  # from each used row to the next, circularly
+    last = int(np.argmax(gaps))  # the window ends at this used row; the gap after it is left out
+    start = int(used[(last + 1) % used.size])
+    span = (int(used[last]) - start) % n + 1
+    if span + 2 * margin >= n:
+        return np.arange(n)
+    return (start - margin + np.arange(span + 2 * margin)) % n
 
 
 def memory_picture(trace, inputs, targets, outputs, path: pathlib.Path, title: str):
@@ -79,16 +94,17 @@ def memory_picture(trace, inputs, targets, outputs, path: pathlib.Path, title: s
         ax.set_yticks([])
     last = None
     for ax, (label, weights) in zip(axes[3:], heads, strict=True):
-        lo, hi = rows_in_use(weights)
+        rows = rows_in_use(weights)
         last = ax.imshow(
-            weights[:, lo:hi].T,
+            weights[:, rows].T,
             aspect="auto",
             cmap="magma",
             vmin=0,
             vmax=1,
             interpolation="nearest",
-            extent=(-0.5, weights.shape[0] - 0.5, hi - 0.5, lo - 0.5),
         )
+        ticks = np.linspace(0, len(rows) - 1, min(len(rows), 5)).round().astype(int)
+        ax.set_yticks(ticks, [str(r) for r in rows[ticks]])  # memory row numbers, wrapping past N-1
         ax.set_ylabel(f"{label}\nrow")
     axes[-1].set_xlabel("time step")
     if last is not None:

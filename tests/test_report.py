@@ -69,7 +69,16 @@ def test_memory_picture_crops_to_the_rows_a_head_focused_on():
     weights = np.full((4, 128), 0.05)  # diffuse everywhere: under the threshold
     weights[1, 10] = 0.9
     weights[3, 20] = 0.5
-    assert plotting.rows_in_use(weights) == (8, 23)  # rows 10..20, two rows of margin each side
-    weights[0, 0] = weights[0, 127] = 1.0
-    assert plotting.rows_in_use(weights) == (0, 128)  # the margin stops at the edges
-    assert plotting.rows_in_use(np.full((4, 128), 1 / 128)) == (0, 128)  # nothing focused: every row
+    np.testing.assert_array_equal(plotting.rows_in_use(weights), np.arange(8, 23))  # 10..20, margin 2
+    np.testing.assert_array_equal(plotting.rows_in_use(np.full((4, 128), 1 / 128)), np.arange(128))
+
+
+def test_memory_picture_crops_circularly_across_the_wrap():
+    weights = np.zeros((9, 128))
+    weights[np.arange(9), [120, 121, 122, 123, 124, 125, 126, 127, 0]] = 1.0  # a head walking past row 127
+    rows = plotting.rows_in_use(weights)
+    np.testing.assert_array_equal(rows, [*range(118, 128), 0, 1, 2])
+    weights[0, 30] = 1.0  # now the largest gap is 30..120: the window runs from 120 round to 30
+    np.testing.assert_array_equal(plotting.rows_in_use(weights), [*range(118, 128), *range(33)])
+    weights[0, ::4] = 1.0  # used rows all over the memory: every row, in order
+    np.testing.assert_array_equal(plotting.rows_in_use(weights), np.arange(128))
