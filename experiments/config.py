@@ -15,6 +15,7 @@ from typing import Any
 
 MODELS = ("ntm", "lstm")
 OPTIMIZERS = ("adam", "rmsprop")
+CLIP_MODES = ("hard", "tanh")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,13 +35,16 @@ class TrainConfig:
     num_write_heads: int = 1
     shift_range: int = 1
     memory_init: str = "constant"
-    clip_value: float = 20.0  # clip of head parameters and output logits
+    clip_value: float = 20.0  # bound of head parameters and output logits
+    clip_mode: str = "hard"  # "hard" (jnp.clip: no gradient past the bound) or "tanh" (c * tanh(x / c))
     # LSTM baseline (the paper's copy baseline: 3 x 256).
     lstm_hidden_size: int = 256
     lstm_layers: int = 3
     # Optimisation. Adam 1e-3 with global-norm clipping at 50 is what Collier & Beel found converges.
     optimizer: str = "adam"  # "adam" or "rmsprop" (Graves' form: centred, momentum 0.9)
     learning_rate: float = 1e-3
+    lr_half_life: int = 0  # sequences (per seed) over which the learning rate halves, down to a tenth
+    # of its start; 0 keeps it constant
     rmsprop_decay: float = 0.95
     momentum: float = 0.9
     clip_global_norm: float = 50.0  # 0 turns it off
@@ -49,6 +53,8 @@ class TrainConfig:
     steps: int = 10_000
     max_minutes: float = 0.0  # wall-clock budget of training in this session (compile included), after
     # which the run evaluates every split and stops; 0 means none
+    length_buckets: int = 4  # training batches run at one of this many lengths (tasks.buckets); 1 pads
+    # every batch to the task's longest sequence
     seed: int = 0
     seeds: int = 1  # independent seeds trained in one compiled program (vmap)
     num_devices: int = 0  # devices to shard the batch over; 0 means all visible
@@ -57,7 +63,8 @@ class TrainConfig:
     eval_batch_size: int = 640
     eval_splits: str = ""  # comma-separated evaluation splits of the task; "" means all of them
     generalisation_every: int = 0  # steps between evaluations on every split; 0: only at the end
-    converged_bit_errors: float = 0.1  # "converged": eval bit errors per sequence below this
+    converged_bit_errors: float = 0.1  # "converged": eval bit errors per sequence below this ...
+    converged_evals: int = 3  # ... on this many evaluations in a row (it counts from the first of them)
     stop_when_converged: bool = False  # end the run once every seed has converged
     log_every: int = 50
     checkpoint_every: int = 1000
@@ -66,7 +73,7 @@ class TrainConfig:
 
     def __post_init__(self):
         _positive(self, "batch_size", "steps", "seeds", "eval_every", "eval_batch_size", "log_every")
-        _positive(self, "checkpoint_every")
+        _positive(self, "checkpoint_every", "length_buckets", "converged_evals")
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -77,6 +84,10 @@ class TrainConfig:
             raise ValueError("seed, num_devices and generalisation_every must be >= 0")
         if not self.max_minutes >= 0:
             raise ValueError(f"max_minutes must be >= 0 (0: no budget), got {self.max_minutes!r}")
+        if self.clip_mode not in CLIP_MODES:
+            raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {self.clip_mode!r}")
+        if self.lr_half_life < 0:
+            raise ValueError(f"lr_half_life must be >= 0 (0: constant), got {self.lr_half_life!r}")
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
 

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import zlib
 from typing import NamedTuple
 
 import jax
@@ -36,6 +37,7 @@ import ntm
 import tasks
 from experiments import config as config_lib
 from experiments.config import TrainConfig
+from tasks import buckets as buckets_lib
 from tasks import metrics
 
 # Evaluation batches are drawn from this seed (and the split's index), the same for every run.
@@ -43,11 +45,13 @@ EVAL_SEED = 10**6
 
 
 class TrainState(NamedTuple):
-    """Training state; every leaf of ``params`` and ``opt_state`` has a leading seed axis [K, ...]."""
+    """Training state; every leaf of the params, best params and optimiser state has a seed axis [K, ...]."""
 
     step: jax.Array  # [], steps done
     params: dict
     opt_state: optax.OptState
+    best_params: dict  # per seed, the params of the evaluation with the lowest cost so far
+    best_cost: jax.Array  # [K], that evaluation's cost (bits per sequence); inf before any
 
 
 def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
@@ -59,6 +63,7 @@ def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
             hidden_size=config.lstm_hidden_size,
             num_layers=config.lstm_layers,
             clip_value=config.clip_value,
+            clip_mode=config.clip_mode,
             dtype=dtype,
         )
     else:
@@ -73,26 +78,43 @@ def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
             controller_size=config.controller_size,
             controller_layers=config.controller_layers,
             clip_value=config.clip_value,
+            clip_mode=config.clip_mode,
             memory_init=config.memory_init,
             dtype=dtype,
         )
     return ntm.Sequence(cell, remat=config.remat)
 
 
+def learning_rate(config: TrainConfig) -> optax.Schedule | float:
+    """The constant learning rate, or with ``lr_half_life`` one that halves every so many sequences.
+
+    ``lr(update) = lr_0 * max(0.5 ** (update * batch_size / half_life), 0.1)``.
+    """
+    if not config.lr_half_life:
+        return config.learning_rate
+    half_life_updates = config.lr_half_life / config.batch_size
+
+    def schedule(count):
+        return config.learning_rate * jnp.maximum(0.5 ** (count / half_life_updates), 0.1)
+
+    return schedule
+
+
 def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     """Clipping (elementwise, then global norm) followed by Adam or Graves' RMSProp."""
+    lr = learning_rate(config)
     chain = []
     if config.clip_elementwise > 0:
         chain.append(optax.clip(config.clip_elementwise))
     if config.clip_global_norm > 0:
         chain.append(optax.clip_by_global_norm(config.clip_global_norm))
     if config.optimizer == "adam":
-        chain.append(optax.adam(config.learning_rate))
+        chain.append(optax.adam(lr))
     else:
         # Graves (2013): centred RMSProp with momentum, epsilon 1e-4 inside the square root.
         chain.append(
             optax.rmsprop(
-                config.learning_rate,
+                lr,
                 decay=config.rmsprop_decay,
                 eps=1e-4,
                 centered=True,
@@ -128,6 +150,10 @@ class Trainer:
             )
         self.replicated = NamedSharding(self.mesh, P())
         self.data_sharding = NamedSharding(self.mesh, P(None, "data"))  # [K, B, ...]
+        # Training batches run at one of a few lengths (tasks.buckets); None pads them all to the longest.
+        self.buckets = None
+        if config.length_buckets > 1:
+            self.buckets = buckets_lib.Buckets(self.task, config.length_buckets)
         self.eval_tasks = self.task.evaluation()
         if config.eval_splits:
             wanted = [name.strip() for name in config.eval_splits.split(",")]
@@ -141,8 +167,10 @@ class Trainer:
         options = ntm.compiler_options()
         self._train_step = jax.jit(self._step, donate_argnums=0, compiler_options=options)
         self._evaluate = jax.jit(self._eval, compiler_options=options)
+        self._keep_best = jax.jit(_keep_best, donate_argnums=0)
         # Evaluation batches (and the n-gram optimum on them) are fixed for a run: made on first use.
         self._eval_batches: dict[str, tasks.Batch] = {}
+        self._eval_parts: dict[str, list[tasks.Batch]] = {}
         self._optimal_costs: dict[str, float] = {}
 
     # -- pure functions ------------------------------------------------------------------------------
@@ -162,7 +190,7 @@ class Trainer:
 
     def _step(self, state: TrainState, batch: tasks.Batch):
         params, opt_state, stats = jax.vmap(self._step_one_seed)(state.params, state.opt_state, batch)
-        return TrainState(state.step + 1, params, opt_state), stats
+        return state._replace(step=state.step + 1, params=params, opt_state=opt_state), stats
 
     def _eval(self, params, batch: tasks.Batch):
         def one(params, batch):
@@ -185,40 +213,140 @@ class Trainer:
         per_seed = [init(jax.random.key(s)) for s in self.seeds]
         params = jax.tree.map(lambda *leaves: jnp.stack(leaves), *per_seed)
         opt_state = jax.jit(jax.vmap(self.optimizer.init))(params)
-        return jax.device_put(TrainState(jnp.zeros((), jnp.int32), params, opt_state), self.replicated)
+        best_cost = jnp.full((len(self.seeds),), jnp.inf, jnp.float32)
+        best = jax.tree.map(jnp.copy, params)  # buffers of their own: the step donates the state
+        state = TrainState(jnp.zeros((), jnp.int32), params, opt_state, best, best_cost)
+        return jax.device_put(state, self.replicated)
 
     def batch(self, step: int) -> tasks.Batch:
-        """The training batch of ``step`` for every seed, ``[K, B, ...]``: a function of (seed, step)."""
-        per_seed = [self.task.sample((seed, step), self.config.batch_size) for seed in self.seeds]
+        """The training batch of ``step`` for every seed, ``[K, B, T', ...]``: a function of (seed, step).
+
+        With length buckets, ``T'`` is the edge of a bucket drawn from ``step`` alone (the same for every
+        seed), and each seed's sequences are drawn from (seed, step) within it.
+        """
+        size = self.config.batch_size
+        if self.buckets is None:
+            per_seed = [self.task.sample((seed, step), size) for seed in self.seeds]
+        else:
+            bucket = self.buckets.bucket((step,))
+            per_seed = [self.buckets.sample((seed, step), size, bucket) for seed in self.seeds]
         stacked = tasks.Batch(*(np.stack(field) for field in zip(*per_seed, strict=True)))
         return jax.device_put(stacked, self.data_sharding)
 
     def eval_batch(self, name: str) -> tasks.Batch:
-        """The evaluation batch of split ``name``: the same every evaluation (sampled once per run)."""
+        """The evaluation batch of split ``name`` (host arrays): the same every evaluation, sampled once
+        per run from a seed that depends on the split's name only."""
         if name not in self._eval_batches:
-            index = list(self.eval_tasks).index(name)
+            index = zlib.crc32(name.encode())  # not the split's position in --eval-splits
             batch = self.eval_tasks[name].sample((EVAL_SEED, index), self.config.eval_batch_size)
-            devices = self.mesh.devices.size
-            sharding = NamedSharding(self.mesh, P("data") if len(batch.inputs) % devices == 0 else P())
-            self._eval_batches[name] = jax.device_put(batch, sharding)
+            self._eval_batches[name] = batch
         return self._eval_batches[name]
+
+    def eval_parts(self, name: str) -> list[tasks.Batch]:
+        """The evaluation batch of ``name`` split by length into trimmed parts, on the devices."""
+        if name not in self._eval_parts:
+            parts = buckets_lib.split(self.eval_batch(name), self.config.length_buckets)
+            devices = self.mesh.devices.size
+            self._eval_parts[name] = [
+                jax.device_put(
+                    part, NamedSharding(self.mesh, P("data") if len(part.inputs) % devices == 0 else P())
+                )
+                for part in parts
+            ]
+        return self._eval_parts[name]
 
     def train_step(self, state: TrainState, batch: tasks.Batch):
         return self._train_step(state, batch)
+
+    def keep_best(self, state: TrainState, cost) -> TrainState:
+        """``state`` with each seed's best params replaced where ``cost [K]`` is below its best."""
+        return self._keep_best(state, jnp.asarray(cost, jnp.float32))
 
     def evaluate(self, params, names=None) -> dict[str, dict[str, list[float]]]:
         """Cost and bit errors per sequence for every seed on each named evaluation split."""
         results = {}
         for name in names or list(self.eval_tasks):
-            batch = self.eval_batch(name)
-            cost, errors = self._evaluate(params, batch)
+            parts = self.eval_parts(name)
+            total = sum(len(part.mask) for part in parts)
+            cost = errors = 0.0
+            for part in parts:  # means over sequences, weighted by the part's share
+                part_cost, part_errors = self._evaluate(params, part)
+                weight = len(part.mask) / total
+                cost = cost + weight * np.asarray(part_cost, np.float64)
+                errors = errors + weight * np.asarray(part_errors, np.float64)
             results[name] = {"cost": np.asarray(cost).tolist(), "bit_errors": np.asarray(errors).tolist()}
             if isinstance(self.eval_tasks[name], tasks.Ngrams):
                 if name not in self._optimal_costs:
-                    optimum = self.eval_tasks[name].optimal_bits_per_sequence(jax.device_get(batch))
+                    optimum = self.eval_tasks[name].optimal_bits_per_sequence(self.eval_batch(name))
                     self._optimal_costs[name] = float(np.mean(optimum))
                 results[name]["optimal_cost"] = self._optimal_costs[name]
         return results
+
+
+def _keep_best(state: TrainState, cost: jax.Array) -> TrainState:
+    better = cost < state.best_cost  # [K]
+
+    def pick(new, old):
+        return jnp.where(better.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+    best = jax.tree.map(pick, state.params, state.best_params)
+    return state._replace(best_params=best, best_cost=jnp.where(better, cost, state.best_cost))
+
+
+class Convergence:
+    """Per seed: when it converged, judged as staying below the threshold, and how stable it was.
+
+    A seed converges at the first of ``needed`` evaluations in a row whose bit errors per sequence are
+    below ``threshold``; a single dip below it that does not last is not convergence.
+
+    Attributes:
+      converged_at: per seed, the step of the first evaluation of that run, or None.
+      first_below: per seed, the step of the first evaluation below the threshold, or None.
+      relapses: per seed, evaluations at or above the threshold after the first one below it.
+      worst_after: per seed, the most bit errors at an evaluation after the first one below it.
+    """
+
+    def __init__(self, num_seeds: int, threshold: float, needed: int):
+        self.threshold, self.needed = threshold, needed
+        self.converged_at: list[int | None] = [None] * num_seeds
+        self.first_below: list[int | None] = [None] * num_seeds
+        self.relapses = [0] * num_seeds
+        self.worst_after = [0.0] * num_seeds
+        self._run_start: list[int | None] = [None] * num_seeds
+        self._run_length = [0] * num_seeds
+
+    def update(self, step: int, bit_errors) -> None:
+        """Take one evaluation's bit errors per sequence, ``[K]``."""
+        for k, errors in enumerate(bit_errors):
+            if self.first_below[k] is not None:
+                self.worst_after[k] = max(self.worst_after[k], float(errors))
+            if errors < self.threshold:
+                if self.first_below[k] is None:
+                    self.first_below[k] = step
+                if self._run_length[k] == 0:
+                    self._run_start[k] = step
+                self._run_length[k] += 1
+                if self.converged_at[k] is None and self._run_length[k] >= self.needed:
+                    self.converged_at[k] = self._run_start[k]
+            else:
+                self._run_length[k] = 0
+                if self.first_below[k] is not None:
+                    self.relapses[k] += 1
+
+    @property
+    def all_converged(self) -> bool:
+        return all(c is not None for c in self.converged_at)
+
+    @classmethod
+    def from_log(cls, records, num_seeds: int, config: TrainConfig) -> Convergence:
+        """Replay the "train" records of ``eval.jsonl`` (for a resumed run)."""
+        tracker = cls(num_seeds, config.converged_bit_errors, config.converged_evals)
+        seen = set()
+        for record in records:
+            if record["split"] == "train" and record["step"] not in seen:
+                seen.add(record["step"])
+                tracker.update(record["step"], record["bit_errors"])
+        return tracker
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,7 +428,14 @@ def restore_checkpoint(manager, template: TrainState) -> TrainState:
     import orbax.checkpoint as ocp
 
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template._asdict())
-    restored = manager.restore(manager.latest_step(), args=ocp.args.StandardRestore(abstract))
+    step = manager.latest_step()
+    try:
+        restored = manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"checkpoint {step} in {manager.directory} does not fit this version's training state "
+            f"(made by an older version, or another model?): {str(err).splitlines()[0][:200]}"
+        ) from err
     return TrainState(**restored)
 
 
@@ -334,24 +469,33 @@ class _TensorBoard:
 def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False, progress: bool = True):
     """Train per ``config`` in ``workdir``; returns the run summary (also written to summary.json)."""
     run = RunDir(workdir)
+    if run.path.exists() and not run.path.is_dir():
+        raise ValueError(f"--workdir {run.path} is a file, not a directory")
     trainer = Trainer(config)
-    run.path.mkdir(parents=True, exist_ok=True)
-    has_checkpoint = run.checkpoints.exists() and any(run.checkpoints.iterdir())
+    has_checkpoint = run.checkpoints.is_dir() and any(run.checkpoints.iterdir())
     if has_checkpoint and not resume:
         raise ValueError(f"{run.path} already holds checkpoints: pass --resume, or choose a new --workdir")
+    if resume and not has_checkpoint:
+        raise ValueError(f"--resume: {run.path} holds no checkpoint to resume from (check --workdir)")
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--workdir {run.path}: cannot create it ({err.strerror})") from err
     if resume and run.config.exists():
         check_resumable(TrainConfig.from_json(run.config.read_text()), config)
     run.config.write_text(config.to_json())
     manager = checkpoint_manager(run)
     state = trainer.init_state()
     start = 0
-    if resume and manager.latest_step() is not None:
+    if resume:
+        if manager.latest_step() is None:
+            raise ValueError(f"--resume: {run.checkpoints} holds no complete checkpoint")
         state = restore_checkpoint(manager, state)
         start = int(state.step)
         print(f"resumed from step {start} ({run.checkpoints})", flush=True)
     run.truncate_logs(start)
 
-    converged_at = _converged_steps(run, len(trainer.seeds), config)
+    convergence = Convergence.from_log(read_jsonl(run.evals), len(trainer.seeds), config)
     tensorboard = _TensorBoard(run.path)
     bar = _progress(config, start, progress)
     window, window_start, wall_start = [], time.perf_counter(), time.perf_counter()
@@ -384,15 +528,18 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                 every = config.generalisation_every
                 names = None if (every and step % every == 0) or last else ["train"]
                 results = trainer.evaluate(state.params, names)
-                _log_eval(run, tensorboard, results, step, config)
-                for k, errors in enumerate(results["train"]["bit_errors"]):
-                    if converged_at[k] is None and errors < config.converged_bit_errors:
-                        converged_at[k] = step
-                if config.stop_when_converged and all(c is not None for c in converged_at):
-                    bar.write(f"every seed converged by step {step}")
+                state = trainer.keep_best(state, results["train"]["cost"])
+                convergence.update(step, results["train"]["bit_errors"])
+                if config.stop_when_converged and convergence.all_converged:
+                    bar.write(
+                        f"every seed converged ({config.converged_evals} evaluations in a row) by {step}"
+                    )
                     stopped_by = "converged"
-                    if names is not None:  # end with an evaluation on every split
-                        _log_eval(run, tensorboard, trainer.evaluate(state.params), step, config)
+                    if names is not None:  # end with every split evaluated (train only once)
+                        others = [name for name in trainer.eval_tasks if name not in results]
+                        results.update(trainer.evaluate(state.params, others) if others else {})
+                _log_eval(run, tensorboard, results, step, config)
+                if stopped_by == "converged":
                     break
                 paused += time.perf_counter() - pause_start
             if step % config.checkpoint_every == 0:
@@ -417,7 +564,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
         tensorboard.close()
     if stop.signal:
         raise KeyboardInterrupt
-    summary = _summary(run, state, config, step, converged_at, time.perf_counter() - wall_start)
+    summary = _summary(run, state, config, step, convergence, time.perf_counter() - wall_start)
     summary["stopped_by"] = stopped_by
     run.summary.write_text(json.dumps(summary, indent=2))
     return summary
@@ -486,19 +633,11 @@ def _log_eval(run: RunDir, tensorboard, results: dict, step: int, config: TrainC
         )
 
 
-def _converged_steps(run: RunDir, num_seeds: int, config: TrainConfig) -> list[int | None]:
-    """First step at which each seed's eval bit errors fell below the threshold (from eval.jsonl)."""
-    converged = [None] * num_seeds
-    for record in read_jsonl(run.evals):
-        if record["split"] != "train":
-            continue
-        for k, errors in enumerate(record["bit_errors"]):
-            if converged[k] is None and errors < config.converged_bit_errors:
-                converged[k] = record["step"]
-    return converged
+def _sequences(steps: list[int | None], config: TrainConfig) -> list[int | None]:
+    return [None if s is None else s * config.batch_size for s in steps]
 
 
-def _summary(run, state, config, step, converged_at, wall) -> dict:
+def _summary(run, state, config, step, convergence: Convergence, wall) -> dict:
     last = {}
     for record in read_jsonl(run.evals):
         if record["step"] == step:
@@ -512,9 +651,14 @@ def _summary(run, state, config, step, converged_at, wall) -> dict:
         "steps": step,
         "sequences": step * config.batch_size,
         "wall_seconds_this_session": wall,
-        "converged_at_step": converged_at,
-        "converged_at_sequences": [None if c is None else c * config.batch_size for c in converged_at],
-        "num_converged": sum(c is not None for c in converged_at),
+        "converged_evals": config.converged_evals,
+        "converged_at_step": convergence.converged_at,
+        "converged_at_sequences": _sequences(convergence.converged_at, config),
+        "num_converged": sum(c is not None for c in convergence.converged_at),
+        "first_below_at_sequences": _sequences(convergence.first_below, config),
+        "relapses": convergence.relapses,
+        "worst_bit_errors_after_first_below": convergence.worst_after,
+        "best_eval_cost": np.asarray(state.best_cost).tolist(),
         "final_eval": last,
         "parameters": sum(x.size for x in jax.tree.leaves(state.params)) // config.seeds,
     }

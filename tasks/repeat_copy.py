@@ -88,13 +88,17 @@ class RepeatCopy(base.Task):
         return base.Batch(inputs, targets, (t >= start) & (t <= end))
 
     def evaluation(self):
-        """Training distribution, then double the length, double the repeats, and both."""
+        """The training distribution, then fixed lengths and repeat counts (the paper's Fig. 8 and 9):
+        the longest training case, double its length, double its repeats, and both doubled."""
         c = self.config
-        return {
-            "train": self,
-            "double_length": self.replace(max_length=2 * c.max_length, pad_to=None),
-            "double_repeats": self.replace(max_repeats=2 * c.max_repeats, pad_to=None),
-            "double_both": self.replace(
-                max_length=2 * c.max_length, max_repeats=2 * c.max_repeats, pad_to=None
-            ),
-        }
+        splits = {"train": self}
+        for length, repeats in (
+            (c.max_length, c.max_repeats),
+            (2 * c.max_length, c.max_repeats),
+            (c.max_length, 2 * c.max_repeats),
+            (2 * c.max_length, 2 * c.max_repeats),
+        ):
+            splits[f"length_{length}_repeats_{repeats}"] = self.replace(
+                min_length=length, max_length=length, min_repeats=repeats, max_repeats=repeats, pad_to=None
+            )
+        return splits

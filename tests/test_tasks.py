@@ -49,12 +49,19 @@ def test_repeat_copy_layout_by_hand():
 
 def test_repeat_copy_count_normaliser_stays_fixed_in_evaluation():
     ev = tasks.get("repeat_copy").evaluation()
-    assert set(ev) == {"train", "double_length", "double_repeats", "double_both"}
-    assert ev["double_both"].config.max_length == 20 and ev["double_both"].config.max_repeats == 20
-    batch = ev["double_repeats"].sample(0, 256)
-    counts = batch.inputs[..., -1].max(axis=1) * 10
-    assert counts.max() == 20 and counts.min() == 1
-    np.testing.assert_allclose(counts, np.round(counts), atol=1e-5)
+    assert list(ev) == [
+        "train",
+        "length_10_repeats_10",
+        "length_20_repeats_10",
+        "length_10_repeats_20",
+        "length_20_repeats_20",
+    ]
+    both = ev["length_20_repeats_20"]
+    assert both.num_steps == 20 * 21 + 2
+    batch = both.sample(0, 16)
+    np.testing.assert_allclose(batch.inputs[..., -1].max(axis=1), 2.0)  # 20 repeats / the fixed 10
+    np.testing.assert_array_equal(batch.inputs[:, 20, -2], 1)  # every delimiter after 20 vectors
+    np.testing.assert_array_equal(batch.mask.sum(1), 20 * 20 + 1)  # 20 copies of 20, then the end
 
 
 def test_associative_recall_layout_by_hand():

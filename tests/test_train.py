@@ -92,17 +92,87 @@ def test_optimizers_and_clipping():
     np.testing.assert_allclose(np.abs(updates["w"]), 1e-3, rtol=2e-3)  # Adam's first step: lr sign(g)
 
 
-def test_no_retrace_across_steps_with_different_lengths():
+@pytest.mark.parametrize("length_buckets", [1, 3])
+def test_one_compile_per_length_bucket(length_buckets):
     config = config_lib.task_config("copy", smoke=True)
-    trainer = train.Trainer(dataclasses.replace(config, task_options={"max_length": 6, "num_bits": 4}))
+    options = {"max_length": 6, "num_bits": 4}
+    trainer = train.Trainer(dataclasses.replace(config, task_options=options, length_buckets=length_buckets))
     state = trainer.init_state()
-    lengths = set()
-    for step in range(4):
+    lengths, shapes = set(), set()
+    for step in range(12):
         batch = trainer.batch(step)
         lengths.add(tuple(np.asarray(batch.mask).sum(-1).ravel()))
+        shapes.add(batch.inputs.shape)
         state, _ = trainer.train_step(state, batch)
-    assert len(lengths) == 4  # the drawn lengths differed
-    assert trainer._train_step._cache_size() == 1
+    assert len(lengths) >= 4  # the drawn lengths differed
+    assert len(shapes) == trainer._train_step._cache_size() <= length_buckets
+    if length_buckets == 1:
+        assert shapes == {(1, 4, 13, 5)}  # every batch padded to 2 * 6 + 1 steps
+    else:
+        assert len(shapes) > 1 and max(s[2] for s in shapes) <= 13
+
+
+def test_convergence_is_three_evaluations_in_a_row():
+    tracker = train.Convergence(num_seeds=2, threshold=0.1, needed=3)
+    history = {  # step: bit errors of seeds 0 and 1
+        10: [5.0, 0.05],
+        20: [0.05, 0.0],
+        30: [12.0, 0.0],  # seed 0 dips below and spikes back: not converged
+        40: [0.09, 0.2],  # seed 1 had three in a row from step 10: converged at 10, then a relapse
+        50: [0.0, 0.0],
+        60: [0.01, 0.0],
+    }
+    for step, errors in history.items():
+        tracker.update(step, errors)
+    assert tracker.converged_at == [40, 10]
+    assert tracker.first_below == [20, 10]
+    assert tracker.relapses == [1, 1]
+    assert tracker.worst_after == [12.0, 0.2]
+    assert tracker.all_converged
+
+
+def test_best_params_kept_per_seed():
+    config = dataclasses.replace(config_lib.task_config("copy", smoke=True), seeds=2)
+    trainer = train.Trainer(config)
+    state = trainer.init_state()
+    assert np.all(np.isinf(state.best_cost))
+    state = trainer.keep_best(state, [3.0, 2.0])
+    first = jax.tree.map(np.asarray, state.params)
+    state, _ = trainer.train_step(state, trainer.batch(0))
+    state = trainer.keep_best(state, [1.0, 5.0])  # seed 0 improved, seed 1 did not
+    np.testing.assert_array_equal(state.best_cost, [1.0, 2.0])
+    now = jax.tree.map(np.asarray, state.params)
+    for best, new, old in zip(*(jax.tree.leaves(t) for t in (state.best_params, now, first)), strict=True):
+        np.testing.assert_array_equal(best[0], new[0])
+        np.testing.assert_array_equal(best[1], old[1])
+
+
+def test_learning_rate_half_life():
+    config = dataclasses.replace(
+        config_lib.task_config("copy", smoke=True), learning_rate=1e-3, lr_half_life=400, batch_size=4
+    )
+    schedule = train.learning_rate(config)
+    # 400 sequences at batch 4 are 100 updates; floored at a tenth.
+    np.testing.assert_allclose(
+        [schedule(0), schedule(100), schedule(200), schedule(10_000)], [1e-3, 5e-4, 2.5e-4, 1e-4]
+    )
+    assert train.learning_rate(dataclasses.replace(config, lr_half_life=0)) == 1e-3
+
+
+def test_converged_run_writes_one_train_record_per_evaluation(tmp_path):
+    # Every seed converges at the first evaluation (threshold far above any error); the final evaluation of
+    # every split must not write the train record a second time.
+    flags = ["--steps", "5", "--seeds", "2", "--eval-splits", "", "--stop-when-converged", "true"]
+    assert _run(tmp_path, *flags, "--converged-bit-errors", "1e9", "--converged-evals", "2") == 0
+    records = train.read_jsonl(tmp_path / "eval.jsonl")
+    steps = [(r["step"], r["split"]) for r in records]
+    assert len(steps) == len(set(steps))
+    assert [r["step"] for r in records if r["split"] == "train"] == [1, 2]
+    assert {r["split"] for r in records if r["step"] == 2} == set(
+        tasks.get("copy", max_length=3, num_bits=4).evaluation()
+    )
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["stopped_by"] == "converged" and summary["converged_at_step"] == [1, 1]
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -192,6 +262,17 @@ def test_interrupt_saves_a_checkpoint_at_the_current_step(tmp_path, signum):
     assert "interrupted at step" in out
     steps = _complete_steps(tmp_path)
     assert steps and steps[-1] >= 3
+
+
+def test_bad_run_directories_are_one_line_errors(tmp_path, capsys):
+    assert _run(tmp_path / "empty", "--steps", "1", "--resume") == 2
+    assert f"--resume: {tmp_path / 'empty'} holds no checkpoint to resume from" in capsys.readouterr().err
+    (tmp_path / "file").write_text("not a directory")
+    assert _run(tmp_path / "file", "--steps", "1") == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: --workdir {tmp_path / 'file'} is a file, not a directory"
+    assert _run(tmp_path / "file" / "below", "--steps", "1") == 2
+    assert "cannot create it" in capsys.readouterr().err
 
 
 def test_k_seeds_in_one_program_equal_k_single_seed_runs(tmp_path):
