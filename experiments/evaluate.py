@@ -3,9 +3,11 @@
     python -m experiments.evaluate runs/copy-ntm
 
 Restores the latest checkpoint of RUN_DIR, evaluates every seed on each of the task's evaluation splits
-(the paper's generalisation lengths), and writes into RUN_DIR:
+(the paper's generalisation lengths) with the last params (``--params best``: each seed's params at its
+best evaluation on the training distribution, kept beside them), and writes into RUN_DIR:
 
-- ``generalisation.json`` and ``generalisation.csv``: cost and bit errors per sequence, per split and seed;
+- ``generalisation.json`` and ``generalisation.csv`` (``generalisation_best.*`` with ``--params best``):
+  cost and bit errors per sequence, per split and seed;
 - ``learning_curve.png``: eval cost and bit errors against sequences seen, per seed and their median;
 - ``memory.png``: read and write weightings over time for one sequence (fixed colour scale);
 - ``outputs.png``: targets beside outputs for one sequence of each split;
@@ -31,8 +33,11 @@ from experiments.train import RunDir, Trainer, checkpoint_manager, read_jsonl, r
 PICTURE_SPLIT = "train"
 
 
-def load_run(path) -> tuple[RunDir, Trainer, dict]:
-    """The run directory, a Trainer for its config, and the params of its latest checkpoint."""
+def load_run(path, which: str = "last") -> tuple[RunDir, Trainer, dict]:
+    """The run directory, a Trainer for its config, and the params of its latest checkpoint: the last
+    params (``which="last"``) or each seed's best-evaluated ones (``"best"``)."""
+    if which not in ("last", "best"):
+        raise ValueError(f"params must be 'last' or 'best', got {which!r}")
     run = RunDir(path)
     if not run.path.is_dir():
         raise ValueError(f"run directory {run.path} does not exist")
@@ -47,7 +52,7 @@ def load_run(path) -> tuple[RunDir, Trainer, dict]:
         state = restore_checkpoint(manager, trainer.init_state())
     finally:
         manager.close()
-    return run, trainer, state.params
+    return run, trainer, state.best_params if which == "best" else state.params
 
 
 def format_table(results: dict[str, dict]) -> str:
@@ -62,9 +67,10 @@ def format_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def write_table(run: RunDir, results: dict[str, dict]) -> None:
-    (run.path / "generalisation.json").write_text(json.dumps(results, indent=2))
-    with open(run.path / "generalisation.csv", "w", newline="") as f:
+def write_table(run: RunDir, results: dict[str, dict], suffix: str = "") -> None:
+    """``generalisation{suffix}.json`` and ``.csv`` (suffix ``"_best"`` for the best params)."""
+    (run.path / f"generalisation{suffix}.json").write_text(json.dumps(results, indent=2))
+    with open(run.path / f"generalisation{suffix}.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["split", "seed", "cost", "bit_errors"])
         for name, values in results.items():
@@ -111,16 +117,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.evaluate", description=__doc__)
     parser.add_argument("run_dir", help="a directory written by experiments.train")
     parser.add_argument("--no-figures", action="store_true", help="only the table")
+    parser.add_argument(
+        "--params",
+        choices=("last", "best"),
+        default="last",
+        help="the last params (default) or each seed's best-evaluated ones; the table's file names say which",
+    )
     args = parser.parse_args(argv)
     try:
-        run, trainer, params = load_run(args.run_dir)
+        run, trainer, params = load_run(args.run_dir, args.params)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     results = trainer.evaluate(params)
-    write_table(run, results)
+    write_table(run, results, "" if args.params == "last" else "_best")
     print(format_table(results))
-    if not args.no_figures:
+    if not args.no_figures and args.params == "last":  # the figures always show the last params
         for path in figures(run, trainer, params, results):
             print(f"wrote {path}")
     return 0

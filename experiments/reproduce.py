@@ -2,6 +2,7 @@
 
     python -m experiments.reproduce                      # every experiment (hours on 2 CPU cores)
     python -m experiments.reproduce --only copy copy_lstm
+    python -m experiments.reproduce --quick                # copy and repeat copy, one seed each
     python -m experiments.reproduce --smoke --results /tmp/r   # a minute: the pipeline, not the results
 
 Each experiment trains with ``experiments.train`` (several seeds in one program), evaluates with
@@ -34,6 +35,9 @@ KEEP = (
     "memory.png",
     "outputs.png",
 )
+
+# `--quick`: these experiments with one seed (seed 0) each.
+QUICK = ("copy", "repeat_copy")
 
 # name -> command-line flags of experiments.train. Budgets fit a 2-core CPU: runs that have not converged
 # (or never "converge", like n-grams and priority sort) stop at a wall-clock budget, compile included.
@@ -96,10 +100,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.reproduce", description=__doc__)
     parser.add_argument("--only", nargs="*", default=None, help=f"a subset of: {', '.join(EXPERIMENTS)}")
     parser.add_argument("--smoke", action="store_true", help="smoke configs, 2 steps: checks the pipeline")
-    parser.add_argument("--results", default=str(RESULTS), help="where results go")
-    parser.add_argument("--runs", default="runs/reproduce", help="where run directories go")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{' and '.join(QUICK)} with one seed each and the default configs, into runs/quick",
+    )
+    parser.add_argument("--results", default=None, help=f"where results go (default {RESULTS})")
+    parser.add_argument("--runs", default=None, help="where run directories go (default runs/reproduce)")
     args = parser.parse_args(argv)
-    names = args.only or list(EXPERIMENTS)
+    names = args.only or (list(QUICK) if args.quick else list(EXPERIMENTS))
+    if args.results is None:  # a quick run never overwrites the committed results
+        args.results = "runs/quick/results" if args.quick else str(RESULTS)
+    if args.runs is None:
+        args.runs = "runs/quick" if args.quick else "runs/reproduce"
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         print(f"error: unknown experiment(s) {unknown}; known: {', '.join(EXPERIMENTS)}", file=sys.stderr)
@@ -111,8 +124,10 @@ def main(argv=None) -> int:
         if run_dir.exists():
             shutil.rmtree(run_dir)
         flags = EXPERIMENTS[name] + ["--workdir", str(run_dir), "--no-progress"]
+        if args.quick:
+            flags += ["--seeds", "1"]
         if args.smoke:
-            flags += ["--smoke", "--steps", "2", "--seeds", "2"]
+            flags += ["--smoke", "--steps", "2", "--seeds", "1" if args.quick else "2"]
         start = time.perf_counter()
         if train.main(flags) != 0 or evaluate.main([str(run_dir)]) != 0:
             print(f"error: {name} failed", file=sys.stderr)

@@ -331,6 +331,11 @@ def test_evaluate_writes_the_table_and_figures(tmp_path, capsys):
     for name in ("learning_curve.png", "memory.png", "outputs.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
+    # The best params (kept at each evaluation) beside the last ones, in their own table.
+    assert evaluate.main([str(tmp_path), "--params", "best", "--no-figures"]) == 0
+    best = json.loads((tmp_path / "generalisation_best.json").read_text())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    np.testing.assert_allclose(best["train"]["cost"], summary["best_eval_cost"], rtol=1e-4)
 
 
 def test_evaluate_errors(tmp_path, capsys):
@@ -358,6 +363,15 @@ def test_reproduce_pipeline_smoke(tmp_path):
     assert "(optimum " in text and "## copy" in text
     assert (tmp_path / "results" / "ngrams_comparison.png").stat().st_size > 1000
     assert report.main(["--results", str(tmp_path / "empty")]) == 2
+
+
+def test_reproduce_quick_smoke(tmp_path):
+    from experiments import reproduce
+
+    argv = ["--quick", "--smoke", "--results", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")]
+    assert reproduce.main(argv) == 0
+    rows = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert set(rows) == {"copy", "repeat_copy"} and all(row["seeds"] == 1 for row in rows.values())
 
 
 def test_paper_sized_lstm_baseline_over_two_seeds_does_not_hang(tmp_path):

@@ -1,0 +1,201 @@
+"""The recipe search: which optimiser, learning rate, batch size and bound train each task fastest.
+
+    python -m experiments.recipes --task copy                 # every cell of copy's grid
+    python -m experiments.recipes --task copy --only b1-rmsprop-1e-4 b8-adam-1e-3
+    python -m experiments.recipes --table                     # rewrite the table from the runs on disk
+
+Each cell is a training run of ``experiments.train`` with a few seeds in one program, from the task's
+default config with the cell's overrides, up to a budget of sequences per seed (the paper's axis) and of
+minutes, evaluating every ``EVAL_SEQUENCES`` sequences on 320 sequences of the training distribution. A
+seed has converged when it stays under 0.1 bit errors per sequence for three evaluations in a row
+(``converged_evals``); the run stops once every seed has. Runs go to ``runs/recipes/<task>/<cell>`` (a cell
+already finished is skipped; an interrupted one resumes) and every finished cell is a row of
+``experiments/results/recipes.csv``, rewritten from the run directories after each cell:
+
+- ``converged``: seeds converged of seeds run; ``median_sequences``: median sequences per seed to converge
+  (seeds that did not converge count as the budget, so a median over a failed majority is the budget);
+- ``first_below``: the first evaluation under 0.1, per seed; ``relapses``: evaluations back at or above 0.1
+  after it (summed over seeds); ``worst_after``: the most bit errors per sequence after it (max over seeds):
+  how stable training is once it has found the solution;
+- ``wall_seconds``: the run's wall time (compile and evaluations included, all seeds together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import pathlib
+import statistics
+import sys
+
+RUNS = pathlib.Path("runs/recipes")
+TABLE = pathlib.Path(__file__).resolve().parent / "results" / "recipes.csv"
+EVAL_SEQUENCES = 1000  # evaluate about this often, in sequences per seed
+
+# The paper's recipe, Graves' RMSProp at batch 1 with every gradient component clipped to +-10.
+PAPER = {"optimizer": "rmsprop", "batch_size": 1, "clip_elementwise": 10.0, "clip_global_norm": 0.0}
+# Collier & Beel's: Adam at batch 32, global-norm clipping at 50.
+ADAM = {"optimizer": "adam", "clip_elementwise": 0.0, "clip_global_norm": 50.0}
+
+
+def _cell(batch: int, optimizer: str, lr: float, **extra) -> tuple[str, dict]:
+    base = PAPER if optimizer == "rmsprop" else ADAM
+    name = f"b{batch}-{optimizer}-{lr:.0e}".replace("e-0", "e-")
+    if "lr_half_life" in extra:
+        name += f"-halflife{extra['lr_half_life'] // 1000}k"
+    if "clip_mode" in extra:
+        name += f"-{extra['clip_mode']}"
+    return name, {**base, "batch_size": batch, "learning_rate": lr, **extra}
+
+
+def grid(task: str) -> dict[str, dict]:
+    """The cells searched for ``task``: name -> TrainConfig overrides."""
+    if task in ("copy", "associative_recall"):
+        cells = [
+            _cell(1, "rmsprop", 1e-4),
+            _cell(1, "rmsprop", 3e-4),
+            _cell(1, "rmsprop", 3e-4, lr_half_life=10_000),
+            _cell(1, "rmsprop", 3e-4, clip_mode="tanh"),
+            _cell(1, "adam", 1e-4),
+            _cell(1, "adam", 3e-4),
+            _cell(4, "rmsprop", 3e-4),
+            _cell(4, "adam", 1e-3),
+            _cell(8, "adam", 1e-3),
+            _cell(32, "adam", 1e-3),
+        ]
+    elif task == "repeat_copy":
+        cells = [
+            _cell(1, "rmsprop", 1e-4),
+            _cell(1, "rmsprop", 3e-4),
+            _cell(1, "rmsprop", 3e-4, lr_half_life=20_000),
+            _cell(1, "rmsprop", 3e-4, clip_mode="tanh"),
+            _cell(4, "rmsprop", 3e-4),
+            _cell(1, "adam", 1e-4),
+        ]
+    else:  # n-grams and priority sort: no convergence, a smaller grid at a fixed budget
+        cells = [
+            _cell(1, "rmsprop", 1e-4),
+            _cell(1, "rmsprop", 3e-5),
+            _cell(8, "adam", 1e-3),
+        ]
+    return dict(cells)
+
+
+# Per task: (sequences per seed, minutes, seeds) for each cell.
+BUDGETS = {
+    "copy": (30_000, 10.0, 3),
+    "associative_recall": (40_000, 10.0, 3),
+    "repeat_copy": (80_000, 15.0, 2),
+    "ngrams": (30_000, 6.0, 1),
+    "priority_sort": (30_000, 6.0, 1),
+}
+
+
+def run_cell(task: str, name: str, overrides: dict) -> pathlib.Path:
+    """Train one cell (or resume it); returns its run directory."""
+    from experiments import config as config_lib
+    from experiments import train
+
+    sequences, minutes, seeds = BUDGETS[task]
+    batch = overrides["batch_size"]
+    config = dataclasses.replace(
+        config_lib.task_config(task),
+        **overrides,
+        seeds=seeds,
+        steps=sequences // batch,
+        max_minutes=minutes,
+        eval_every=max(1, EVAL_SEQUENCES // batch),
+        eval_batch_size=320,
+        eval_splits="train",
+        stop_when_converged=True,
+        checkpoint_every=max(1, 20_000 // batch),
+        log_every=max(1, 500 // batch),
+    )
+    workdir = RUNS / task / name
+    if (workdir / "summary.json").exists():
+        print(f"{task}/{name}: done already", flush=True)
+        return workdir
+    resume = (workdir / "checkpoints").exists()
+    train.train(config, workdir, resume=resume, progress=False)
+    return workdir
+
+
+def row(task: str, name: str, workdir: pathlib.Path) -> dict:
+    """One table row from a finished cell's summary and config."""
+    summary = json.loads((workdir / "summary.json").read_text())
+    config = json.loads((workdir / "config.json").read_text())
+    budget = config["steps"] * config["batch_size"]
+    converged = summary["converged_at_sequences"]
+    first = summary.get("first_below_at_sequences", converged)
+    train_eval = summary["final_eval"].get("train", {})
+    return {
+        "task": task,
+        "cell": name,
+        "batch_size": config["batch_size"],
+        "optimizer": config["optimizer"],
+        "learning_rate": config["learning_rate"],
+        "lr_half_life": config.get("lr_half_life", 0),
+        "clip_mode": config.get("clip_mode", "hard"),
+        "seeds": len(summary["seeds"]),
+        "converged": summary["num_converged"],
+        "median_sequences": statistics.median(budget if c is None else c for c in converged),
+        "sequences_to_converge": " ".join("-" if c is None else str(c) for c in converged),
+        "first_below": " ".join("-" if c is None else str(c) for c in first),
+        "relapses": sum(summary.get("relapses", [0])),
+        "worst_after": round(max(summary.get("worst_bit_errors_after_first_below", [0.0])), 2),
+        "sequences_per_seed": summary["sequences"],
+        "final_cost": round(statistics.median(train_eval.get("cost", [float("nan")])), 3),
+        "final_bit_errors": round(statistics.median(train_eval.get("bit_errors", [float("nan")])), 3),
+        "optimal_cost": round(train_eval["optimal_cost"], 3) if "optimal_cost" in train_eval else "",
+        "wall_seconds": round(summary["wall_seconds_this_session"]),
+        "stopped_by": summary.get("stopped_by", ""),
+    }
+
+
+def write_table(path: pathlib.Path = TABLE) -> list[dict]:
+    """Rewrite the table from every finished cell under ``runs/recipes`` (plus rows already in it)."""
+    rows = {}
+    if path.exists():
+        with open(path) as f:
+            rows = {(r["task"], r["cell"]): r for r in csv.DictReader(f)}
+    for task_dir in sorted(RUNS.glob("*")):
+        for cell_dir in sorted(task_dir.glob("*")):
+            if (cell_dir / "summary.json").exists():
+                rows[(task_dir.name, cell_dir.name)] = row(task_dir.name, cell_dir.name, cell_dir)
+    ordered = sorted(rows.values(), key=lambda r: (r["task"], r["cell"]))
+    if ordered:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(ordered[-1]))
+            writer.writeheader()
+            writer.writerows(ordered)
+    return ordered
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.recipes", description=__doc__)
+    parser.add_argument("--task", choices=sorted(BUDGETS), help="the task whose grid to run")
+    parser.add_argument("--only", nargs="+", metavar="CELL", help="run only these cells")
+    parser.add_argument("--table", action="store_true", help="only rewrite the table")
+    args = parser.parse_args(argv)
+    if args.table or not args.task:
+        write_table()
+        return 0
+    cells = grid(args.task)
+    unknown = sorted(set(args.only or ()) - set(cells))
+    if unknown:
+        print(f"error: unknown cells {unknown}; {args.task} has {', '.join(cells)}", file=sys.stderr)
+        return 2
+    for name, overrides in cells.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"{args.task}/{name}: {overrides}", flush=True)
+        run_cell(args.task, name, overrides)
+        write_table()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
