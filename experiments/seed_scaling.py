@@ -51,7 +51,8 @@ def run(task: str, seeds: list[int], batch_size: int, steps: int, rounds: int) -
     rows = []
     for k in seeds:
         per_step = statistics.median(times[k]) / steps
-        rows.append({"seeds": k, "step_ms": 1e3 * per_step, "sequences_per_second": k * batch_size / per_step})
+        throughput = k * batch_size / per_step
+        rows.append({"seeds": k, "step_ms": 1e3 * per_step, "sequences_per_second": throughput})
     one = rows[0]["sequences_per_second"] if seeds[0] == 1 else None
     for row in rows:
         row["speedup"] = None if one is None else row["sequences_per_second"] / one
