@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import pathlib
 import typing
 from typing import Any
 
@@ -109,6 +110,14 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"config has unknown fields {unknown}")
         return cls(**data)
+
+
+def read_config(path) -> TrainConfig:
+    """The TrainConfig saved at ``path``; a ValueError naming the file if it cannot be one."""
+    try:
+        return TrainConfig.from_json(pathlib.Path(path).read_text())
+    except (ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path} is not a valid config ({err})") from err
 
 
 def _positive(config, *names):

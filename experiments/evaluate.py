@@ -26,7 +26,7 @@ import jax
 import numpy as np
 
 from experiments import plotting
-from experiments.config import TrainConfig
+from experiments.config import read_config
 from experiments.train import RunDir, Trainer, checkpoint_manager, read_jsonl, restore_checkpoint
 
 # The memory picture shows this sequence of this split.
@@ -43,7 +43,7 @@ def load_run(path, which: str = "last") -> tuple[RunDir, Trainer, dict]:
         raise ValueError(f"run directory {run.path} does not exist")
     if not run.config.exists():
         raise ValueError(f"{run.path} has no config.json: is it a run directory?")
-    config = TrainConfig.from_json(run.config.read_text())
+    config = read_config(run.config)
     trainer = Trainer(config)
     manager = checkpoint_manager(run)
     try:

@@ -482,7 +482,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
     except OSError as err:
         raise ValueError(f"--workdir {run.path}: cannot create it ({err.strerror})") from err
     if resume and run.config.exists():
-        check_resumable(TrainConfig.from_json(run.config.read_text()), config)
+        check_resumable(config_lib.read_config(run.config), config)
     run.config.write_text(config.to_json())
     manager = checkpoint_manager(run)
     state = trainer.init_state()

@@ -77,7 +77,14 @@ def test_evaluation_batches_and_the_ngram_optimum_are_made_once_per_run(monkeypa
 
 def test_optimizers_and_clipping():
     base = config_lib.task_config("copy", smoke=True)
-    rmsprop = dataclasses.replace(base, optimizer="rmsprop", clip_elementwise=10.0, learning_rate=1e-4)
+    rmsprop = dataclasses.replace(
+        base,
+        optimizer="rmsprop",
+        clip_elementwise=10.0,
+        clip_global_norm=0.0,
+        learning_rate=1e-4,
+        lr_half_life=0,
+    )
     params = {"w": np.array([1.0, -2.0], np.float32)}
     grads = {"w": np.array([100.0, -1e-3], np.float32)}
     opt = train.build_optimizer(rmsprop)
@@ -87,7 +94,10 @@ def test_optimizers_and_clipping():
     g = np.array([10.0, -1e-3])
     expected = -1e-4 * g / np.sqrt(0.05 * g**2 - (0.05 * g) ** 2 + 1e-4)
     np.testing.assert_allclose(updates["w"], expected, rtol=1e-4)
-    adam = train.build_optimizer(dataclasses.replace(base, clip_global_norm=1.0))
+    adam_config = dataclasses.replace(
+        base, optimizer="adam", learning_rate=1e-3, clip_elementwise=0.0, clip_global_norm=1.0, lr_half_life=0
+    )
+    adam = train.build_optimizer(adam_config)
     updates, _ = adam.update(grads, adam.init(params), params)
     np.testing.assert_allclose(np.abs(updates["w"]), 1e-3, rtol=2e-3)  # Adam's first step: lr sign(g)
 
@@ -187,7 +197,7 @@ def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
     assert _run(tmp_path, "--steps", "2") == 2
     assert "already holds checkpoints: pass --resume" in capsys.readouterr().err
     assert _run(tmp_path, "--steps", "2", "--resume", "--learning-rate", "0.5") == 2
-    assert "learning_rate: checkpoint has 0.001, command line has 0.5" in capsys.readouterr().err
+    assert "learning_rate: checkpoint has 0.0003, command line has 0.5" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -198,6 +208,12 @@ def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
         (["--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
         (["--max-minutes", "-1"], "max_minutes must be >= 0 (0: no budget), got -1.0"),
         (["--task-option", "max_lenght=3"], "unknown CopyConfig field(s) ['max_lenght']"),
+        (["--task-option", "max_length=abc"], "CopyConfig.max_length must be an integer >= 1, got 'abc'"),
+        (["--eval-splits", "train,length_7"], "eval_splits='train,length_7' must name 'train' and only"),
+        (["--clip-mode", "soft"], "clip_mode must be one of ('hard', 'tanh'), got 'soft'"),
+        (["--length-buckets", "0"], "length_buckets must be an integer >= 1, got 0"),
+        (["--converged-evals", "0"], "converged_evals must be an integer >= 1, got 0"),
+        (["--lr-half-life", "-5"], "lr_half_life must be >= 0 (0: constant), got -5"),
     ],
 )
 def test_bad_command_lines_are_clear_errors(tmp_path, capsys, flags, message):
@@ -343,6 +359,18 @@ def test_evaluate_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert evaluate.main([str(tmp_path)]) == 2
     assert "has no config.json" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text("{not json")
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert f"{tmp_path / 'config.json'} is not a valid config (Expecting" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text('{"task": "copy", "batch_size": "32"}')  # a string, not an int
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert "batch_size must be an integer >= 1, got '32'" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text('{"task": "copy", "hidden": 3}')  # from another version
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert "config has unknown fields ['hidden']" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text('{"task": "copy"}')  # a config, but nothing trained yet
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert "holds no complete checkpoint" in capsys.readouterr().err
 
 
 def test_reproduce_pipeline_smoke(tmp_path):
