@@ -159,7 +159,7 @@ def row(task: str, name: str, workdir: pathlib.Path) -> dict:
         "final_cost": round(statistics.median(train_eval.get("cost", [float("nan")])), 3),
         "final_bit_errors": round(statistics.median(train_eval.get("bit_errors", [float("nan")])), 3),
         "optimal_cost": round(train_eval["optimal_cost"], 3) if "optimal_cost" in train_eval else "",
-        "wall_seconds": round(summary["wall_seconds_this_session"]),
+        "wall_seconds": round(summary.get("wall_seconds", summary["wall_seconds_this_session"])),
         "stopped_by": summary.get("stopped_by", ""),
     }
 

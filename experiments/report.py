@@ -50,7 +50,8 @@ def load(results: pathlib.Path) -> dict[str, dict]:
         path = results / name
         if not (path / "summary.json").exists() or not (path / "generalisation.json").exists():
             continue
-        wall = json.loads((path / "summary.json").read_text()).get("wall_seconds_this_session")
+        summary = json.loads((path / "summary.json").read_text())
+        wall = summary.get("wall_seconds", summary.get("wall_seconds_this_session"))
         config = TrainConfig.from_json((path / "config.json").read_text())
         found[name] = {
             "row": summarise(name, path, wall),

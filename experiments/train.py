@@ -483,6 +483,12 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
         raise ValueError(f"--workdir {run.path}: cannot create it ({err.strerror})") from err
     if resume and run.config.exists():
         check_resumable(config_lib.read_config(run.config), config)
+    # Wall time of earlier sessions of this run, from the summary the last one wrote (a session killed
+    # before writing one is not counted).
+    earlier = 0.0
+    if resume and run.summary.exists():
+        previous = json.loads(run.summary.read_text())
+        earlier = previous.get("wall_seconds", previous.get("wall_seconds_this_session", 0.0))
     run.config.write_text(config.to_json())
     manager = checkpoint_manager(run)
     state = trainer.init_state()
@@ -564,7 +570,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
         tensorboard.close()
     if stop.signal:
         raise KeyboardInterrupt
-    summary = _summary(run, state, config, step, convergence, time.perf_counter() - wall_start)
+    summary = _summary(run, state, config, step, convergence, time.perf_counter() - wall_start, earlier)
     summary["stopped_by"] = stopped_by
     run.summary.write_text(json.dumps(summary, indent=2))
     return summary
@@ -637,7 +643,7 @@ def _sequences(steps: list[int | None], config: TrainConfig) -> list[int | None]
     return [None if s is None else s * config.batch_size for s in steps]
 
 
-def _summary(run, state, config, step, convergence: Convergence, wall) -> dict:
+def _summary(run, state, config, step, convergence: Convergence, wall, earlier: float) -> dict:
     last = {}
     for record in read_jsonl(run.evals):
         if record["step"] == step:
@@ -651,6 +657,7 @@ def _summary(run, state, config, step, convergence: Convergence, wall) -> dict:
         "steps": step,
         "sequences": step * config.batch_size,
         "wall_seconds_this_session": wall,
+        "wall_seconds": earlier + wall,  # every session that wrote a summary, this one included
         "converged_evals": config.converged_evals,
         "converged_at_step": convergence.converged_at,
         "converged_at_sequences": _sequences(convergence.converged_at, config),

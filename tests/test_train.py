@@ -188,8 +188,14 @@ def test_converged_run_writes_one_train_record_per_evaluation(tmp_path):
 def test_resume_equals_uninterrupted(tmp_path):
     assert _run(tmp_path / "full", "--steps", "4", "--checkpoint-every", "2") == 0
     assert _run(tmp_path / "split", "--steps", "2", "--checkpoint-every", "2") == 0
+    first = json.loads((tmp_path / "split" / "summary.json").read_text())
     assert _run(tmp_path / "split", "--steps", "4", "--checkpoint-every", "2", "--resume") == 0
     np.testing.assert_allclose(_costs(tmp_path / "split"), _costs(tmp_path / "full"), rtol=1e-6)
+    second = json.loads((tmp_path / "split" / "summary.json").read_text())
+    # The run's wall time adds up its sessions.
+    np.testing.assert_allclose(
+        second["wall_seconds"], first["wall_seconds"] + second["wall_seconds_this_session"], rtol=1e-9
+    )
 
 
 def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
