@@ -416,3 +416,16 @@ def test_paper_sized_lstm_baseline_over_two_seeds_does_not_hang(tmp_path):
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(_costs(tmp_path)[0]) == 2
+
+
+def test_throughput_script_smoke(tmp_path, capsys):
+    from experiments import throughput
+
+    out = tmp_path / "t.json"
+    argv = ["--smoke", "--task", "repeat_copy", "--seeds", "2", "--length-buckets", "1", "3"]
+    assert throughput.main([*argv, "--steps", "2", "--rounds", "1", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["length_buckets"], r["seeds"]) for r in rows] == [(1, 2), (3, 2)]
+    assert rows[0]["edges"] == [tasks.get("repeat_copy", max_length=2, max_repeats=2).num_steps]
+    assert len(rows[1]["edges"]) == 3 and all(r["sequences_per_second"] > 0 for r in rows)
+    assert throughput.main(["--seeds", "0"]) == 2
