@@ -160,8 +160,16 @@ def row(task: str, name: str, workdir: pathlib.Path) -> dict:
         "final_bit_errors": round(statistics.median(train_eval.get("bit_errors", [float("nan")])), 3),
         "optimal_cost": round(train_eval["optimal_cost"], 3) if "optimal_cost" in train_eval else "",
         "wall_seconds": round(summary.get("wall_seconds", summary["wall_seconds_this_session"])),
+        "wall_incomplete": _interrupted_without_summary(workdir),
         "stopped_by": summary.get("stopped_by", ""),
     }
+
+
+def _interrupted_without_summary(workdir: pathlib.Path) -> bool:
+    """Whether the run was resumed after a session that wrote no summary (its wall time is then missing
+    from ``wall_seconds``): a gap of over five minutes between consecutive training log lines."""
+    times = [json.loads(line)["time"] for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    return any(b - a > 300 for a, b in zip(times, times[1:], strict=False))
 
 
 def write_table(path: pathlib.Path = TABLE) -> list[dict]:
@@ -181,7 +189,61 @@ def write_table(path: pathlib.Path = TABLE) -> list[dict]:
             writer = csv.DictWriter(f, fieldnames=list(ordered[-1]))
             writer.writeheader()
             writer.writerows(ordered)
+        path.with_suffix(".md").write_text(markdown(ordered))
     return ordered
+
+
+def markdown(rows: list[dict]) -> str:
+    """The table as Markdown, one section per task."""
+    parts = [
+        "# Recipe search",
+        "",
+        "Written by `python -m experiments.recipes --table` from `recipes.csv`. Sequences are per seed;",
+        "converged = under 0.1 bit errors per sequence on three evaluations in a row (320 sequences of the",
+        "training distribution every 1,000 sequences), counted from the first of the three; `-` did not",
+        "converge within the run. Relapses: evaluations back at or above 0.1 after the first one below it",
+        "(all seeds); worst: the most bit errors per sequence after it. Wall time is the run's, with two",
+        "searches sharing the machine's 2 cores (and at times the test suite); `> (resumed)`: the run was",
+        "interrupted and resumed, and the time before the interruption is missing.",
+    ]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        parts += [
+            "",
+            f"## {task}",
+            "",
+            "| cell | batch | optimizer | lr | half-life | bound | converged | median sequences | per seed "
+            "| first under 0.1 | relapses | worst | sequences run | final cost | wall |",
+            "|---" * 15 + "|",
+        ]
+        for r in rows:
+            if r["task"] != task:
+                continue
+            half_life = int(float(r["lr_half_life"]))
+            final = f"{float(r['final_cost']):.2f}"
+            if r.get("optimal_cost") not in ("", None):
+                final += f" (optimum {float(r['optimal_cost']):.2f})"
+            wall = f"{int(float(r['wall_seconds'])) / 60:.1f} min"
+            if str(r.get("wall_incomplete")) == "True":
+                wall = f"> {wall} (resumed)"
+            cells = [
+                r["cell"],
+                r["batch_size"],
+                r["optimizer"],
+                f"{float(r['learning_rate']):g}",
+                f"{half_life:,}" if half_life else "-",
+                r["clip_mode"],
+                f"{r['converged']}/{r['seeds']}",
+                f"{int(float(r['median_sequences'])):,}",
+                r["sequences_to_converge"],
+                r["first_below"],
+                r["relapses"],
+                r["worst_after"],
+                f"{int(float(r['sequences_per_seed'])):,}",
+                final,
+                wall,
+            ]
+            parts.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(parts) + "\n"
 
 
 def main(argv=None) -> int:
