@@ -87,7 +87,7 @@ def grid(task: str) -> dict[str, dict]:
     else:  # n-grams and priority sort: no convergence, a smaller grid at a fixed budget
         cells = [
             _cell(1, "rmsprop", 1e-4),
-            _cell(1, "rmsprop", 3e-4, lr_half_life=10_000),
+            _cell(1, "rmsprop", 3e-4, lr_half_life=10_000, clip_mode="tanh"),
             _cell(8, "adam", 1e-3),
         ]
     return dict(cells)
