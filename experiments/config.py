@@ -37,7 +37,7 @@ class TrainConfig:
     shift_range: int = 1
     memory_init: str = "constant"
     clip_value: float = 20.0  # bound of head parameters and output logits
-    clip_mode: str = "hard"  # "hard" (jnp.clip: no gradient past the bound) or "tanh" (c * tanh(x / c))
+    clip_mode: str = "tanh"  # "tanh" (c * tanh(x / c), smooth) or "hard" (jnp.clip: no gradient past c)
     # LSTM baseline (the paper's copy baseline: 3 x 256).
     lstm_hidden_size: int = 256
     lstm_layers: int = 3
@@ -105,6 +105,9 @@ class TrainConfig:
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
         data = json.loads(text)
+        if isinstance(data, dict):
+            # Configs written before clip_mode existed were trained with the hard clip.
+            data.setdefault("clip_mode", "hard")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -41,7 +41,7 @@ class LSTMSpec:
     hidden_size: int = 256
     num_layers: int = 3
     clip_value: float = 20.0
-    clip_mode: str = "hard"
+    clip_mode: str = "tanh"
     dtype: Any = jnp.float32
 
     def __post_init__(self):

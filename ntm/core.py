@@ -85,7 +85,7 @@ class NTMSpec:
     controller_size: int = 100
     controller_layers: int = 1
     clip_value: float = 20.0
-    clip_mode: str = "hard"
+    clip_mode: str = "tanh"
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32

@@ -164,7 +164,7 @@ class NTMCell(_PureCell):
     controller_size: int = 100
     controller_layers: int = 1
     clip_value: float = 20.0
-    clip_mode: str = "hard"
+    clip_mode: str = "tanh"
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
@@ -190,7 +190,7 @@ class StackedLSTMCell(_PureCell):
     hidden_size: int = 256
     num_layers: int = 3
     clip_value: float = 20.0
-    clip_mode: str = "hard"
+    clip_mode: str = "tanh"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 

@@ -429,3 +429,10 @@ def test_throughput_script_smoke(tmp_path, capsys):
     assert rows[0]["edges"] == [tasks.get("repeat_copy", max_length=2, max_repeats=2).num_steps]
     assert len(rows[1]["edges"]) == 3 and all(r["sequences_per_second"] > 0 for r in rows)
     assert throughput.main(["--seeds", "0"]) == 2
+
+
+def test_config_from_before_clip_mode_keeps_the_hard_clip():
+    old = json.loads(config_lib.task_config("copy").to_json())
+    del old["clip_mode"]
+    assert train.TrainConfig.from_json(json.dumps(old)).clip_mode == "hard"
+    assert config_lib.task_config("copy").clip_mode == "tanh"
