@@ -182,7 +182,7 @@ def write_table(path: pathlib.Path = TABLE) -> list[dict]:
         for cell_dir in sorted(task_dir.glob("*")):
             if (cell_dir / "summary.json").exists():
                 rows[(task_dir.name, cell_dir.name)] = row(task_dir.name, cell_dir.name, cell_dir)
-    ordered = sorted(rows.values(), key=lambda r: (r["task"], r["cell"]))
+    ordered = sorted(rows.values(), key=lambda r: (r["task"], int(r["batch_size"]), r["cell"]))
     if ordered:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="") as f:
