@@ -23,24 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments.config import TrainConfig  # noqa: E402
-from experiments.reproduce import EXPERIMENTS, RESULTS, summarise  # noqa: E402
-from experiments.train import read_jsonl  # noqa: E402
-
-# What Graves et al. (2014) report for each experiment; "~" marks numbers read off a figure.
-PAPER: dict[str, str] = {
-    "copy": "67,561 params; ~0.1 bits/seq by ~100k sequences; few mistakes up to length 50, "
-    "local errors at 120",
-    "copy_feedforward": "~0.1 bits/seq by ~100k sequences (both NTMs)",
-    "copy_lstm": "~0.5 bits/seq at 1M sequences (3 x 256)",
-    "repeat_copy": "66,111 params; near 0 well before the LSTM (plotted to 500k sequences)",
-    "associative_recall": "70,330 params; near 0 within ~30,000 sequences; nearly perfect to 12 items, "
-    "< 1 bit at 15",
-    "associative_recall_feedforward": "near 0 faster than the LSTM controller",
-    "ngrams": "61,749 params; ~133.5-134 bits/seq against an optimum of ~133",
-    "ngrams_lstm": "~136 bits/seq",
-    "priority_sort": "269,038 params; ~18 bits/seq at 1M sequences",
-    "priority_sort_lstm": "~58 bits/seq at 1M sequences",
-}
+from experiments.registry import EXPERIMENTS, PAPER, RESULTS, summarise  # noqa: E402
+from experiments.rundir import read_jsonl  # noqa: E402
 
 
 def load(results: pathlib.Path) -> dict[str, dict]:

@@ -36,7 +36,9 @@ from jax.sharding import PartitionSpec as P
 import ntm
 import tasks
 from experiments import config as config_lib
+from experiments.checkpoints import checkpoint_manager, restore_checkpoint, save_checkpoint
 from experiments.config import TrainConfig
+from experiments.rundir import RunDir, read_jsonl
 from tasks import buckets as buckets_lib
 from tasks import metrics
 
@@ -168,10 +170,11 @@ class Trainer:
         self._train_step = jax.jit(self._step, donate_argnums=0, compiler_options=options)
         self._evaluate = jax.jit(self._eval, compiler_options=options)
         self._keep_best = jax.jit(_keep_best, donate_argnums=0)
-        # Evaluation batches (and the n-gram optimum on them) are fixed for a run: made on first use.
+        # Evaluation batches (and the task's reference figures on them, like the n-gram optimum) are
+        # fixed for a run: made on first use.
         self._eval_batches: dict[str, tasks.Batch] = {}
         self._eval_parts: dict[str, list[tasks.Batch]] = {}
-        self._optimal_costs: dict[str, float] = {}
+        self._reference: dict[str, dict[str, float]] = {}
 
     # -- pure functions ------------------------------------------------------------------------------
 
@@ -275,11 +278,9 @@ class Trainer:
                 cost = cost + weight * np.asarray(part_cost, np.float64)
                 errors = errors + weight * np.asarray(part_errors, np.float64)
             results[name] = {"cost": np.asarray(cost).tolist(), "bit_errors": np.asarray(errors).tolist()}
-            if isinstance(self.eval_tasks[name], tasks.Ngrams):
-                if name not in self._optimal_costs:
-                    optimum = self.eval_tasks[name].optimal_bits_per_sequence(self.eval_batch(name))
-                    self._optimal_costs[name] = float(np.mean(optimum))
-                results[name]["optimal_cost"] = self._optimal_costs[name]
+            if name not in self._reference:  # the task's own figures on this batch, e.g. an optimum
+                self._reference[name] = self.eval_tasks[name].reference_metrics(self.eval_batch(name))
+            results[name].update(self._reference[name])
         return results
 
 
@@ -353,35 +354,6 @@ class Convergence:
 # Run directory: config, logs, checkpoints
 
 
-class RunDir:
-    """The files of one run."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = pathlib.Path(path).absolute()
-        self.config = self.path / "config.json"
-        self.metrics = self.path / "metrics.jsonl"
-        self.evals = self.path / "eval.jsonl"
-        self.summary = self.path / "summary.json"
-        self.checkpoints = self.path / "checkpoints"
-
-    def append(self, file: pathlib.Path, record: dict) -> None:
-        with open(file, "a") as f:
-            f.write(json.dumps(record) + "\n")
-
-    def truncate_logs(self, step: int) -> None:
-        """Drop log lines past ``step`` (a resumed run rewrites them)."""
-        for file in (self.metrics, self.evals):
-            if file.exists():
-                lines = [ln for ln in file.read_text().splitlines() if json.loads(ln)["step"] <= step]
-                file.write_text("".join(ln + "\n" for ln in lines))
-
-
-def read_jsonl(path: pathlib.Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 # Fields that may differ between a run and its resumption.
 RESUMABLE_FIELDS = {
     "steps",
@@ -406,37 +378,6 @@ def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
     ]
     if diffs:
         raise ValueError("the config does not match the checkpoint's:\n  " + "\n  ".join(diffs))
-
-
-def checkpoint_manager(run: RunDir):
-    import orbax.checkpoint as ocp
-
-    options = ocp.CheckpointManagerOptions(max_to_keep=2, create=True)
-    return ocp.CheckpointManager(run.checkpoints, options=options)
-
-
-def save_checkpoint(manager, state: TrainState) -> None:
-    import orbax.checkpoint as ocp
-
-    step = int(state.step)
-    if manager.latest_step() != step:
-        manager.save(step, args=ocp.args.StandardSave(state._asdict()))
-    manager.wait_until_finished()
-
-
-def restore_checkpoint(manager, template: TrainState) -> TrainState:
-    import orbax.checkpoint as ocp
-
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template._asdict())
-    step = manager.latest_step()
-    try:
-        restored = manager.restore(step, args=ocp.args.StandardRestore(abstract))
-    except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(
-            f"checkpoint {step} in {manager.directory} does not fit this version's training state "
-            f"(made by an older version, or another model?): {str(err).splitlines()[0][:200]}"
-        ) from err
-    return TrainState(**restored)
 
 
 class _TensorBoard:

@@ -111,11 +111,3 @@ def controller_step(
         else:
             h = feedforward_layer(layer, projected)
     return h, tuple(new_state)
-
-
-def zero_state(kind: str, size: int, num_layers: int, batch_shape, dtype=jnp.float32):
-    """All-zero controller state for ``batch_shape``: ``()`` for feedforward."""
-    if kind != "lstm":
-        return ()
-    zeros = jnp.zeros((*batch_shape, size), dtype)
-    return tuple(LSTMState(hidden=zeros, cell=zeros) for _ in range(num_layers))

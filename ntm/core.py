@@ -363,7 +363,6 @@ def unroll(
     state: NTMState,
     inputs: jax.Array,
     return_trace: bool = False,
-    unroll_steps: int = 1,
     remat: bool = False,
 ) -> tuple[NTMState, jax.Array, StepTrace | None]:
     """Run a whole sequence with ``lax.scan``; time-major.
@@ -376,7 +375,6 @@ def unroll(
       state: initial state, batch dimensions ``...``.
       inputs: ``[T, ..., F]``.
       return_trace: also return the per-step :class:`StepTrace`, stacked over time.
-      unroll_steps: the ``unroll`` argument of ``lax.scan`` (ignored with ``remat``).
       remat: use :func:`checkpointed_scan`, so that training memory grows like ``sqrt(T)`` rather than
         ``T``; for long sequences.
 
@@ -392,7 +390,7 @@ def unroll(
     if remat:
         state, (features, trace) = checkpointed_scan(body, state, projected)
     else:
-        state, (features, trace) = jax.lax.scan(body, state, projected, unroll=unroll_steps)
+        state, (features, trace) = jax.lax.scan(body, state, projected)
     return state, readout(params, spec, features), trace
 
 

@@ -110,6 +110,11 @@ class Task(abc.ABC):
     def _sample(self, rng: np.random.Generator, batch_size: int) -> Batch:
         """Draw a batch with a numpy Generator."""
 
+    def reference_metrics(self, batch: Batch) -> dict[str, float]:
+        """Figures beside the model's on an evaluation batch (e.g. a known optimum); none by default."""
+        del batch
+        return {}
+
     def evaluation(self) -> dict[str, Task]:
         """The paper's generalisation tests, as named tasks (the training distribution included)."""
         return {"train": self}

@@ -112,6 +112,10 @@ class Ngrams(base.Task):
         mask[:, : c.length] = 1.0
         return base.Batch(inputs, targets, mask)
 
+    def reference_metrics(self, batch: base.Batch) -> dict[str, float]:
+        """``optimal_cost``: the Bayes-optimal predictor's mean cost on ``batch``, bits per sequence."""
+        return {"optimal_cost": float(np.mean(self.optimal_bits_per_sequence(batch)))}
+
     def optimal_bits_per_sequence(self, batch: base.Batch) -> np.ndarray:
         """The Bayes-optimal predictor's cost in bits on each sequence of ``batch``: ``[B]``."""
         c = self.config

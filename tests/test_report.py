@@ -1,12 +1,17 @@
 """The results report and figure helpers: tables from hand-made result directories."""
 
 import json
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from experiments import plotting, report
+from experiments import plotting, registry, report
 from experiments.config import TrainConfig
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _experiment(root, name, *, model, converged, bit_errors, optimal=None):
@@ -42,7 +47,7 @@ def test_tables_hold_the_medians_and_the_paper(tmp_path):
     # 2 of 3 converged, median of the converged (3,200 and 6,400), median cost 2.00, median errors 0.05.
     assert "| `copy` | NTM (lstm controller) | 1,234 | 2/3 | 4,800 | 64,000 | 2.00 | 0.05 | 1.5 min |" in text
     assert "| `copy_lstm` | LSTM 3 x 256 | 1,234 | 0/3 | - | 64,000 | 2.00 | 8.00 | 1.5 min |" in text
-    assert report.PAPER["copy_lstm"] in text
+    assert registry.PAPER["copy_lstm"] in text
     # One generalisation table for the task, one column per model: median bit errors (median cost).
     assert "| length_10 | 0.25 (6.00) | 0.25 (6.00) |" in text
     assert (tmp_path / "copy_comparison.png").stat().st_size > 1000
@@ -82,3 +87,8 @@ def test_memory_picture_crops_circularly_across_the_wrap():
     np.testing.assert_array_equal(plotting.rows_in_use(weights), [*range(118, 128), *range(33)])
     weights[0, ::4] = 1.0  # used rows all over the memory: every row, in order
     np.testing.assert_array_equal(plotting.rows_in_use(weights), np.arange(128))
+
+
+def test_reading_results_loads_neither_jax_nor_orbax():
+    code = "import sys, experiments.report; sys.exit(any(m in sys.modules for m in ('jax', 'orbax')))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
