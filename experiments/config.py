@@ -106,8 +106,11 @@ class TrainConfig:
     def from_json(cls, text: str) -> TrainConfig:
         data = json.loads(text)
         if isinstance(data, dict):
-            # Configs written before clip_mode existed were trained with the hard clip.
+            # Configs written before these fields existed were trained with the hard clip, padded batches
+            # and "converged" at the first evaluation under the threshold.
             data.setdefault("clip_mode", "hard")
+            data.setdefault("length_buckets", 1)
+            data.setdefault("converged_evals", 1)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

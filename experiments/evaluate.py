@@ -4,7 +4,8 @@
 
 Restores the latest checkpoint of RUN_DIR, evaluates every seed on each of the task's evaluation splits
 (the paper's generalisation lengths) with the last params (``--params best``: each seed's params at its
-best evaluation on the training distribution, kept beside them), and writes into RUN_DIR:
+best evaluation on the training distribution, kept beside them; chosen on that same evaluation batch, so
+their "train" row is optimistic), and writes into RUN_DIR:
 
 - ``generalisation.json`` and ``generalisation.csv`` (``generalisation_best.*`` with ``--params best``):
   cost and bit errors per sequence, per split and seed;

@@ -6,8 +6,8 @@ change its loss (the models are causal and the mask is zero there), so they can 
 :class:`Buckets` sampler picks, for each batch, one of a few padded lengths (the *edges*) and fills the
 batch with sequences that fit it:
 
-1. The bucket is drawn with the probability that a sequence of the task falls in it (estimated once from
-   a fixed sample of the task).
+1. The bucket is that of one sequence drawn from the task, so it comes with the probability that a
+   sequence of the task falls in it. (The edges are chosen once from a fixed sample of the task.)
 2. Sequences are drawn from the task and kept if their scored length falls in that bucket.
 3. The batch is cut to the bucket's edge.
 
@@ -41,14 +41,14 @@ def trim(batch: base.Batch, length: int) -> base.Batch:
 
 
 def best_edges(lengths: np.ndarray, num_steps: int, num_buckets: int) -> tuple[int, ...]:
-    """Bucket edges minimising the mean padded length of ``lengths`` (the last edge is ``num_steps``).
+    """Bucket edges minimising the mean padded length of ``lengths``; the last edge is ``num_steps``.
 
     Dynamic programming over the distinct lengths seen: ``cost[j][b]`` is the least padded work of the
-    ``j`` shortest distinct lengths in ``b`` buckets, whose top edge is the ``j``-th length.
+    ``j`` shortest distinct lengths in ``b`` buckets, whose top edge is the ``j``-th length. The top edge is
+    then raised to ``num_steps`` (the longest sequence the task may draw must fit), so every bucket holds
+    lengths that were seen, and none is (almost) never drawn.
     """
     values, counts = np.unique(np.clip(lengths, 1, num_steps), return_counts=True)
-    if values[-1] != num_steps:  # the longest possible sequence must fit
-        values, counts = np.append(values, num_steps), np.append(counts, 0)
     n = len(values)
     buckets = min(num_buckets, n)
     prefix = np.concatenate([[0], np.cumsum(counts)])
@@ -67,7 +67,9 @@ def best_edges(lengths: np.ndarray, num_steps: int, num_buckets: int) -> tuple[i
     while b > 0:
         edges.append(int(values[j - 1]))
         j, b = choice[j, b], b - 1
-    return tuple(sorted(edges))
+    edges = sorted(edges)
+    edges[-1] = int(num_steps)
+    return tuple(edges)
 
 
 def split(batch: base.Batch, num_buckets: int) -> list[base.Batch]:
@@ -103,13 +105,13 @@ class Buckets:
         self.edges = best_edges(lengths, task.num_steps, int(num_buckets))
         index = np.searchsorted(self.edges, lengths)
         counts = np.bincount(index, minlength=len(self.edges)).astype(float)
-        # A bucket never seen in the estimate (the forced top edge) keeps a small probability.
-        counts = np.maximum(counts, 0.5)
-        self.probabilities = counts / counts.sum()
+        self.probabilities = counts / counts.sum()  # estimated; for reports only
 
     def bucket(self, seed) -> int:
-        """The bucket of one batch (an index into ``edges``), drawn from ``seed``."""
-        return int(base.as_generator(seed).choice(len(self.edges), p=self.probabilities))
+        """The bucket of one batch (an index into ``edges``): that of one sequence drawn from the task
+        with ``seed``, so that buckets come with exactly the task's probabilities."""
+        one = self.task.sample(seed, 1)
+        return int(np.searchsorted(self.edges, max(int(scored_lengths(one.mask)[0]), 1)))
 
     def sample(self, seed, batch_size: int, bucket: int) -> base.Batch:
         """``batch_size`` sequences whose scored length falls in ``bucket``, cut to its edge."""

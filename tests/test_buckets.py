@@ -48,6 +48,15 @@ def test_bucketed_batches_fit_their_bucket_and_keep_the_length_distribution(name
     assert np.dot(sampler.probabilities, sampler.edges) < 0.8 * task.num_steps
 
 
+def test_padding_beyond_the_longest_sequence_leaves_no_empty_bucket():
+    # pad_to above what the task needs: the top bucket reaches pad_to but holds real lengths, so every
+    # bucket drawn can be filled (an empty top bucket once made sampling give up after 100,000 draws).
+    sampler = buckets.Buckets(tasks.get("copy", pad_to=100), 4)
+    assert sampler.edges[-1] == 100 and np.all(sampler.probabilities > 0.2)
+    for bucket in range(4):
+        assert sampler.sample((0, bucket), 3, bucket).inputs.shape[1] == sampler.edges[bucket]
+
+
 def test_bucket_sampling_is_a_function_of_the_seed():
     sampler = buckets.Buckets(tasks.get("copy"), 4)
     a, b = sampler.sample((0, 5), 3, 2), sampler.sample((0, 5), 3, 2)
