@@ -36,6 +36,7 @@ class TrainConfig:
     num_write_heads: int = 1
     shift_range: int = 1
     memory_init: str = "constant"
+    memory_init_value: float = 1e-6  # the constant of memory_init "constant"
     clip_value: float = 20.0  # bound of head parameters and output logits
     clip_mode: str = "tanh"  # "tanh" (c * tanh(x / c), smooth) or "hard" (jnp.clip: no gradient past c)
     # LSTM baseline (the paper's copy baseline: 3 x 256).

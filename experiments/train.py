@@ -56,6 +56,12 @@ class TrainState(NamedTuple):
     best_cost: jax.Array  # [K], that evaluation's cost (bits per sequence); inf before any
 
 
+# The NTMSpec fields set from the TrainConfig field of the same name.
+NTM_OPTIONS = tuple(
+    f.name for f in dataclasses.fields(ntm.core.NTMSpec) if f.name not in ("output_size", "dtype")
+)
+
+
 def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
     """The whole-sequence model the config asks for."""
     dtype = jnp.bfloat16 if config.dtype == "bfloat16" else jnp.float32
@@ -69,21 +75,9 @@ def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
             dtype=dtype,
         )
     else:
-        cell = ntm.NTMCell(
-            output_size=task.output_size,
-            memory_size=config.memory_size,
-            word_size=config.word_size,
-            num_read_heads=config.num_read_heads,
-            num_write_heads=config.num_write_heads,
-            shift_range=config.shift_range,
-            controller=config.controller,
-            controller_size=config.controller_size,
-            controller_layers=config.controller_layers,
-            clip_value=config.clip_value,
-            clip_mode=config.clip_mode,
-            memory_init=config.memory_init,
-            dtype=dtype,
-        )
+        # Every option of the NTM's spec is a TrainConfig field of the same name (tests/test_train.py).
+        options = {name: getattr(config, name) for name in NTM_OPTIONS}
+        cell = ntm.NTMCell(output_size=task.output_size, dtype=dtype, **options)
     return ntm.Sequence(cell, remat=config.remat)
 
 

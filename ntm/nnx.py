@@ -65,7 +65,9 @@ class NTMCell(_PureCell):
       in_features: F, input features per step.
       output_size: O.
       rngs: ``nnx.Rngs`` for the parameter initialisation.
-      The other keyword arguments are those of :class:`ntm.core.NTMSpec`, plus ``param_dtype``.
+      param_dtype: parameter dtype.
+      options: any other field of :class:`ntm.core.NTMSpec` (``memory_size``, ``word_size``, ...), with
+        its default there.
     """
 
     _pure = core
@@ -75,38 +77,11 @@ class NTMCell(_PureCell):
         in_features: int,
         output_size: int,
         *,
-        memory_size: int = 128,
-        word_size: int = 20,
-        num_read_heads: int = 1,
-        num_write_heads: int = 1,
-        shift_range: int = 1,
-        controller: str = "lstm",
-        controller_size: int = 100,
-        controller_layers: int = 1,
-        clip_value: float = 20.0,
-        clip_mode: str = "tanh",
-        memory_init: str = "constant",
-        memory_init_value: float = 1e-6,
-        dtype: Any = jnp.float32,
         param_dtype: Any = jnp.float32,
         rngs: nnx.Rngs,
+        **options,
     ):
-        spec = core.NTMSpec(
-            output_size=output_size,
-            memory_size=memory_size,
-            word_size=word_size,
-            num_read_heads=num_read_heads,
-            num_write_heads=num_write_heads,
-            shift_range=shift_range,
-            controller=controller,
-            controller_size=controller_size,
-            controller_layers=controller_layers,
-            clip_value=clip_value,
-            clip_mode=clip_mode,
-            memory_init=memory_init,
-            memory_init_value=memory_init_value,
-            dtype=dtype,
-        )
+        spec = core.NTMSpec(output_size=output_size, **options)
         super().__init__(spec, in_features, param_dtype, rngs)
 
 

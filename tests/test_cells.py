@@ -1,5 +1,7 @@
 """The Linen and NNX cells: transformations, batching, padding, parity, dtypes and errors."""
 
+import dataclasses
+
 import chex
 import flax.linen as nn
 import jax
@@ -422,3 +424,14 @@ def test_rnn_without_initial_carry_starts_from_the_parameters_memory(memory_init
     rnn_out = Plain().apply(variables, x)
     sequence = ntm.Sequence(_cell(memory_init=memory_init))
     np.testing.assert_allclose(rnn_out, sequence.apply({"params": {"cell": params}}, x), rtol=1e-5, atol=1e-6)
+
+
+def test_cells_take_every_spec_option():
+    # The Linen cell's fields are the spec's, with the spec's defaults; the NNX cell passes any option on.
+    spec = {f.name: f.default for f in dataclasses.fields(core.NTMSpec)}
+    linen = {f.name: f.default for f in dataclasses.fields(ntm.NTMCell) if f.name not in ("parent", "name")}
+    assert linen == {**spec, "output_size": linen["output_size"], "param_dtype": jnp.float32}
+    cell = ntm_nnx.NTMCell(3, 2, memory_size=8, word_size=4, memory_init_value=0.5, rngs=nnx.Rngs(0))
+    assert cell.spec.memory_init_value == 0.5 and cell.spec.memory_size == 8
+    with pytest.raises(TypeError, match="memory_sise"):
+        ntm_nnx.NTMCell(3, 2, memory_sise=8, rngs=nnx.Rngs(0))

@@ -14,6 +14,7 @@ import jax
 import numpy as np
 import pytest
 
+import ntm
 import tasks
 from experiments import config as config_lib
 from experiments import evaluate, train
@@ -438,3 +439,15 @@ def test_config_from_before_clip_mode_keeps_the_hard_clip():
     config = train.TrainConfig.from_json(json.dumps(old))
     assert (config.clip_mode, config.length_buckets, config.converged_evals) == ("hard", 1, 1)
     assert config_lib.task_config("copy").clip_mode == "tanh"
+
+
+def test_every_ntm_option_is_one_training_flag_with_the_same_default():
+    # The spec is written once (ntm.core.NTMSpec); the training config repeats its options under the same
+    # names and defaults, and build_model passes every one, so none can fall through again.
+    spec_fields = {f.name: f.default for f in dataclasses.fields(ntm.core.NTMSpec)}
+    config_fields = {f.name: f.default for f in dataclasses.fields(train.TrainConfig)}
+    for name in train.NTM_OPTIONS:
+        assert config_fields[name] == spec_fields[name], name
+    config = dataclasses.replace(config_lib.task_config("copy", smoke=True), memory_init_value=0.25)
+    model = train.build_model(config, tasks.get("copy", **config.task_options))
+    assert model.cell.memory_init_value == 0.25 and model.cell.memory_size == config.memory_size
