@@ -44,7 +44,7 @@ EXPERIMENTS: dict[str, list[str]] = {
     ],
     "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "45"],
     "ngrams_lstm": ["--task", "ngrams", "--model", "lstm", "--seeds", "1", "--max-minutes", "15"],
-    "priority_sort": ["--task", "priority_sort", "--seeds", "3", "--max-minutes", "25"],
+    "priority_sort": ["--task", "priority_sort", "--seeds", "3", "--max-minutes", "45"],
     "priority_sort_lstm": [
         "--task",
         "priority_sort",

@@ -96,8 +96,17 @@ def learning_rate(config: TrainConfig) -> optax.Schedule | float:
     return schedule
 
 
+# Updates whose gradients hold a NaN or an infinity are skipped (optax.apply_if_finite), however many in a
+# row: in float32 the backward pass through the weighting recurrence (interpolate, shift, sharpen) can
+# overflow where the float64 gradient is small (a saved n-gram state: largest component 3e19 in float32,
+# 7.8 in float64), and one such step used to turn a seed's parameters into NaN for good. Each seed's
+# count of skipped updates is logged ("skipped_updates").
+NEVER_GIVE_UP = 2**31 - 1
+
+
 def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    """Clipping (elementwise, then global norm) followed by Adam or Graves' RMSProp."""
+    """Clipping (elementwise, then global norm) followed by Adam or Graves' RMSProp; updates with a
+    non-finite gradient are skipped."""
     lr = learning_rate(config)
     chain = []
     if config.clip_elementwise > 0:
@@ -117,7 +126,12 @@ def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
                 momentum=config.momentum,
             )
         )
-    return optax.chain(*chain)
+    return optax.apply_if_finite(optax.chain(*chain), max_consecutive_errors=NEVER_GIVE_UP)
+
+
+def skipped_updates(opt_state) -> jax.Array:
+    """Updates skipped so far for a non-finite gradient, from ``build_optimizer``'s state (any seed axis)."""
+    return opt_state.total_notfinite
 
 
 def make_mesh(num_devices: int) -> Mesh:
@@ -183,7 +197,8 @@ class Trainer:
         grads, (cost, errors) = jax.grad(self._loss, has_aux=True)(params, batch)
         updates, opt_state = self.optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        return params, opt_state, {"cost": cost, "bit_errors": errors, "grad_norm": optax.tree.norm(grads)}
+        stats = {"cost": cost, "bit_errors": errors, "grad_norm": optax.tree.norm(grads)}
+        return params, opt_state, {**stats, "skipped_updates": skipped_updates(opt_state)}
 
     def _step(self, state: TrainState, batch: tasks.Batch):
         params, opt_state, stats = jax.vmap(self._step_one_seed)(state.params, state.opt_state, batch)
@@ -555,6 +570,7 @@ def _log_window(run: RunDir, window, step: int, config: TrainConfig, since: floa
     record = {"step": step, "sequences": step * config.batch_size}
     for name in ("cost", "bit_errors", "grad_norm"):
         record[name] = np.mean([s[name] for s in stats], axis=0).tolist()
+    record["skipped_updates"] = np.asarray(stats[-1]["skipped_updates"]).tolist()  # so far, per seed
     record["sequences_per_second"] = len(stats) * config.batch_size * config.seeds / elapsed
     record["time"] = time.time()
     run.append(run.metrics, record)
@@ -601,6 +617,7 @@ def _summary(run, state, config, step, convergence: Convergence, wall, earlier: 
         "relapses": convergence.relapses,
         "worst_bit_errors_after_first_below": convergence.worst_after,
         "best_eval_cost": np.asarray(state.best_cost).tolist(),
+        "skipped_updates": np.asarray(skipped_updates(state.opt_state)).tolist(),
         "final_eval": last,
         "parameters": sum(x.size for x in jax.tree.leaves(state.params)) // config.seeds,
     }

@@ -103,6 +103,29 @@ def test_optimizers_and_clipping():
     np.testing.assert_allclose(np.abs(updates["w"]), 1e-3, rtol=2e-3)  # Adam's first step: lr sign(g)
 
 
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+def test_a_non_finite_gradient_skips_the_update_and_is_counted(optimizer):
+    config = dataclasses.replace(config_lib.task_config("copy", smoke=True), optimizer=optimizer)
+    opt = train.build_optimizer(config)
+    params = {"w": np.array([1.0, -2.0], np.float32)}
+    state = opt.init(params)
+    for bad in (np.nan, np.inf):
+        updates, state = opt.update({"w": np.array([bad, 1.0], np.float32)}, state, params)
+        np.testing.assert_array_equal(updates["w"], 0.0)  # nothing moves, not even the finite entry
+    assert int(train.skipped_updates(state)) == 2
+    updates, state = opt.update({"w": np.array([1.0, 1.0], np.float32)}, state, params)
+    assert np.all(np.isfinite(updates["w"])) and np.all(updates["w"] < 0)
+    assert int(train.skipped_updates(state)) == 2
+
+
+def test_skipped_updates_are_logged_per_seed(tmp_path):
+    config = dataclasses.replace(config_lib.task_config("copy", smoke=True), seeds=2)
+    summary = train.train(config, tmp_path / "run", progress=False)
+    assert summary["skipped_updates"] == [0, 0]
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert record["skipped_updates"] == [0, 0]
+
+
 @pytest.mark.parametrize("length_buckets", [1, 3])
 def test_one_compile_per_length_bucket(length_buckets):
     config = config_lib.task_config("copy", smoke=True)
