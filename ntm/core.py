@@ -18,6 +18,8 @@ At each step the controller sees the external input and the previous step's read
 heads address and write memory, the read heads address and read the written memory, and the output is a
 linear function of the controller output and the new read vectors. Raw head parameters and output
 logits are kept within ``+-clip_value`` (:func:`bound`).
+
+The raw head vector of width P is cut by :class:`ntm.heads.HeadLayout` (:attr:`NTMSpec.head_layout`).
 """
 
 from __future__ import annotations
@@ -116,11 +118,14 @@ class NTMSpec:
         return self.num_read_heads * self.word_size
 
     @property
+    def head_layout(self) -> heads.HeadLayout:
+        """Where each head parameter lies in the raw head-parameter vector."""
+        return heads.HeadLayout(self.num_read_heads, self.num_write_heads, self.word_size, self.shift_range)
+
+    @property
     def head_params_size(self) -> int:
         """P, the width of the raw head-parameter vector."""
-        return heads.head_params_size(
-            self.num_read_heads, self.num_write_heads, self.word_size, self.shift_range
-        )
+        return self.head_layout.size
 
 
 def check_clip(clip_value, clip_mode) -> None:
@@ -289,9 +294,7 @@ def step_projected(
     head_params = _cast(params["heads"], spec.dtype)
     raw = h @ head_params["kernel"] + head_params["bias"]
     raw = bound(raw, spec.clip_value, spec.clip_mode)
-    read_p, write_p = heads.split_head_params(
-        raw, spec.num_read_heads, spec.num_write_heads, spec.word_size, spec.shift_range
-    )
+    read_p, write_p = spec.head_layout.split(raw)
     memory, read_w, write_w, read_vectors = _memory_step(
         state.memory, state.read_weights, state.write_weights, read_p, write_p
     )
