@@ -3,7 +3,14 @@
 Parameters are a nested dict::
 
     {
-      "controller": {"layer_0": {...}, ...},          # see ntm.controllers
+      "controller": {                                  # see ntm.controllers
+        "layer_0": {
+          "kernel": [F, G],                            # external input -> first layer (G = 4H or H)
+          "read_kernel": [R*M, G],                     # previous read vectors -> first layer
+          "recurrent_kernel": [H, G], "bias": [G],     # ("recurrent_kernel" for an LSTM only)
+        },
+        "layer_1": {...}, ...,
+      },
       "heads":  {"kernel": [H, P], "bias": [P]},       # controller output -> raw head parameters
       "output": {"kernel": [H + R*M, O], "bias": [O]}, # [controller output, read vectors] -> logits
       "initial": {                                     # learned initial state (biases)
@@ -19,7 +26,10 @@ heads address and write memory, the read heads address and read the written memo
 linear function of the controller output and the new read vectors. Raw head parameters and output
 logits are kept within ``+-clip_value`` (:func:`bound`).
 
-The raw head vector of width P is cut by :class:`ntm.heads.HeadLayout` (:attr:`NTMSpec.head_layout`).
+The first controller layer's input is ``[x, read vectors]``; its two kernels are kept apart, so that F
+is the rows of ``layer_0/kernel`` (as for the stacked-LSTM baseline, which has no reads). They are drawn
+as one LeCun-normal matrix over the combined fan-in F + R*M and then cut by rows. The raw head vector of
+width P is cut by :class:`ntm.heads.HeadLayout` (:attr:`NTMSpec.head_layout`).
 """
 
 from __future__ import annotations
@@ -185,15 +195,14 @@ def init_params(spec: NTMSpec, key: jax.Array, input_size: int, dtype=jnp.float3
     _check_positive("input_size", input_size)
     k_ctrl, k_heads, k_out, k_init = jax.random.split(key, 4)
     h = spec.controller_size
+    controller = controllers.init_controller(
+        k_ctrl, spec.controller, input_size + spec.read_size, h, spec.controller_layers, dtype
+    )
+    # One draw over the first layer's whole input [x, read vectors] (fan-in F + R*M), cut by rows.
+    first = controller["layer_0"]
+    first["kernel"], first["read_kernel"] = first["kernel"][:input_size], first["kernel"][input_size:]
     return {
-        "controller": controllers.init_controller(
-            k_ctrl,
-            spec.controller,
-            input_size + spec.read_size,
-            h,
-            spec.controller_layers,
-            dtype,
-        ),
+        "controller": controller,
         "heads": _dense(k_heads, h, spec.head_params_size, dtype),
         "output": _dense(k_out, h + spec.read_size, spec.output_size, dtype),
         "initial": init_initial(spec, k_init, dtype),
@@ -263,12 +272,11 @@ def _cast(tree, dtype):
 def project_inputs(params: dict, spec: NTMSpec, inputs: jax.Array) -> jax.Array:
     """The external input's contribution to the first controller layer: ``[..., F] -> [..., G]``."""
     kernel = params["controller"]["layer_0"]["kernel"]
-    input_size = kernel.shape[0] - spec.read_size
-    if inputs.shape[-1] != input_size:
+    if inputs.shape[-1] != kernel.shape[0]:
         raise ValueError(
-            f"inputs have {inputs.shape[-1]} features, but the parameters were made for {input_size}"
+            f"inputs have {inputs.shape[-1]} features, but the parameters were made for {kernel.shape[0]}"
         )
-    return inputs.astype(spec.dtype) @ kernel[:input_size].astype(spec.dtype)
+    return inputs.astype(spec.dtype) @ kernel.astype(spec.dtype)
 
 
 def step_projected(
@@ -288,8 +296,7 @@ def step_projected(
     ctrl_params = _cast(params["controller"], spec.dtype)
     batch = state.read_vectors.shape[:-2]
     reads = state.read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)
-    input_size = ctrl_params["layer_0"]["kernel"].shape[0] - spec.read_size
-    projected = projected + reads @ ctrl_params["layer_0"]["kernel"][input_size:]
+    projected = projected + reads @ ctrl_params["layer_0"]["read_kernel"]
     h, ctrl_state = controllers.controller_step(ctrl_params, spec.controller, state.controller, projected)
     head_params = _cast(params["heads"], spec.dtype)
     raw = h @ head_params["kernel"] + head_params["bias"]

@@ -66,8 +66,8 @@ class _PureCell(nn.RNNCellBase):
     def _check_input_size(self, input_size: int) -> None:
         if not self.has_variable("params", "controller"):
             return
-        kernel = self.get_variable("params", "controller")["layer_0"]["kernel"]
-        expected = kernel.shape[0] - getattr(self.spec, "read_size", 0)
+        # The first layer's external-input kernel, in the NTM's and the baseline's layouts alike.
+        expected = self.get_variable("params", "controller")["layer_0"]["kernel"].shape[0]
         if input_size != expected:
             raise ValueError(
                 f"inputs have {input_size} features, but the parameters were made for {expected}"

@@ -297,6 +297,31 @@ def test_bad_configuration_names_the_value(kwargs, message):
         ntm.Sequence(_cell(**kwargs)).init(jax.random.key(0), _inputs((1, 2, F)))
 
 
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_first_layer_has_an_input_kernel_and_a_read_kernel(controller):
+    # The input size is the input kernel's rows; the read vectors have a kernel of their own. Both are cut
+    # from one LeCun-normal draw over the combined fan-in F + R*M: the numbers of the single kernel before.
+    spec = core.NTMSpec(
+        output_size=OUT, num_read_heads=2, controller=controller, controller_layers=2, **SMALL
+    )
+    params = core.init_params(spec, jax.random.key(0), F)
+    first = params["controller"]["layer_0"]
+    width = ntm.controllers.gate_width(controller, spec.controller_size)
+    assert first["kernel"].shape == (F, width)
+    assert first["read_kernel"].shape == (spec.read_size, width)
+    key = jax.random.split(jax.random.key(0), 4)[0]  # the controller's key in init_params
+    whole = ntm.controllers.init_controller(key, controller, F + spec.read_size, spec.controller_size, 2)
+    np.testing.assert_array_equal(
+        np.concatenate([first["kernel"], first["read_kernel"]]), whole["layer_0"]["kernel"]
+    )
+    np.testing.assert_array_equal(params["controller"]["layer_1"]["kernel"], whole["layer_1"]["kernel"])
+    assert "read_kernel" not in params["controller"]["layer_1"]
+    linen = _init(
+        ntm.Sequence(_cell(num_read_heads=2, controller=controller, controller_layers=2)), _inputs((1, 2, F))
+    )
+    chex.assert_trees_all_equal_shapes(linen["params"]["cell"], params)
+
+
 def test_wrong_input_width_is_a_clear_error():
     model = ntm.Sequence(_cell())
     variables = model.init(jax.random.key(0), _inputs((1, 2, F)))
