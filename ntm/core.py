@@ -85,6 +85,10 @@ class NTMSpec:
         draw is the same for every parameter key, so that Linen's ``initialize_carry`` agrees with it.
       memory_init_value: the constant for ``memory_init="constant"``.
       dtype: computation dtype of the controller and output layer; memory and addressing stay float32.
+      remat_memory_step: rematerialise the memory side of each step (``jax.checkpoint``): under
+        differentiation only its inputs are stored and the rest is recomputed in the backward pass.
+        Autodiff would otherwise save several memory-sized values per step; recomputing them is cheaper
+        than storing and reloading them (experiments/benchmark.py). The numbers are the same either way.
     """
 
     output_size: int
@@ -101,6 +105,7 @@ class NTMSpec:
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
+    remat_memory_step: bool = True
 
     def __post_init__(self):
         _check_positive("output_size", self.output_size)
@@ -121,6 +126,8 @@ class NTMSpec:
                 f"memory_size={self.memory_size} rows"
             )
         check_clip(self.clip_value, self.clip_mode)
+        if not isinstance(self.remat_memory_step, bool):
+            raise ValueError(f"remat_memory_step must be True or False, got {self.remat_memory_step!r}")
 
     @property
     def read_size(self) -> int:
@@ -259,12 +266,6 @@ def initial_state(spec: NTMSpec, initial: dict, batch_shape: tuple[int, ...]) ->
 # One step, and a whole sequence
 
 
-# The memory side of a step, rematerialised: under differentiation only its inputs are stored and the
-# rest is recomputed in the backward pass. Autodiff would otherwise save several memory-sized values per
-# step; recomputing them is cheaper than storing and reloading them (experiments/benchmark.py).
-_memory_step = jax.checkpoint(heads.memory_step)
-
-
 def _cast(tree, dtype):
     return jax.tree.map(lambda x: jnp.asarray(x, dtype), tree)
 
@@ -302,7 +303,9 @@ def step_projected(
     raw = h @ head_params["kernel"] + head_params["bias"]
     raw = bound(raw, spec.clip_value, spec.clip_mode)
     read_p, write_p = spec.head_layout.split(raw)
-    memory, read_w, write_w, read_vectors = _memory_step(
+    # The memory side, rematerialised in the backward pass unless the spec says otherwise.
+    memory_step = jax.checkpoint(heads.memory_step) if spec.remat_memory_step else heads.memory_step
+    memory, read_w, write_w, read_vectors = memory_step(
         state.memory, state.read_weights, state.write_weights, read_p, write_p
     )
     new_state = NTMState(memory, read_w, write_w, read_vectors, ctrl_state)

@@ -288,6 +288,8 @@ def test_feedforward_controller_and_baseline_share_the_interface():
         (dict(shift_range=3, memory_size=4), "shift_range=3 allows 7 shifts"),
         (dict(clip_value=-1.0), "clip_value must be > 0, got -1.0"),
         (dict(clip_mode="soft"), "clip_mode must be one of .* got 'soft'"),
+        (dict(remat_memory_step="yes"), "remat_memory_step must be True or False, got 'yes'"),
+        (dict(remat_memory_step=1), "remat_memory_step must be True or False, got 1"),
     ],
 )
 def test_bad_configuration_names_the_value(kwargs, message):
@@ -368,21 +370,26 @@ def test_inside_nn_scan():
         np.testing.assert_allclose(ys[t], y, rtol=1e-5, atol=1e-6)
 
 
-def test_rematerialised_memory_step_keeps_the_gradients(monkeypatch):
+def test_rematerialised_memory_step_keeps_the_gradients():
     model = ntm.Sequence(_cell(num_read_heads=2))
     x = _inputs((2, 7, F))  # 7 steps: chunks of 3, the last one padded
     variables = _init(model, x)
 
-    def grads():
+    def grads(model):
         return jax.jit(jax.grad(lambda v: jnp.sum(model.apply(v, x) ** 2)))(variables)
 
-    remat = grads()
-    monkeypatch.setattr(core, "_memory_step", ntm.heads.memory_step)
-    plain = grads()
+    remat_primitive = jax.make_jaxpr(jax.checkpoint(jnp.sin))(1.0).eqns[0].primitive.name
+
+    def checkpoints(model):  # jax.checkpoint calls in the traced forward pass
+        return str(jax.make_jaxpr(model.apply)(variables, x)).count(remat_primitive + "[")
+
+    plain_model = ntm.Sequence(_cell(num_read_heads=2, remat_memory_step=False))
+    assert model.cell.remat_memory_step  # the default
+    assert checkpoints(model) == 1 and checkpoints(plain_model) == 0  # the option is what decides
+    remat = grads(model)
+    plain = grads(plain_model)
     chex.assert_trees_all_close(remat, plain, rtol=1e-5, atol=1e-6)
-    remat_all = jax.jit(jax.grad(lambda v: jnp.sum(ntm.Sequence(model.cell, remat=True).apply(v, x) ** 2)))(
-        variables
-    )
+    remat_all = grads(ntm.Sequence(model.cell, remat=True))
     chex.assert_trees_all_close(remat_all, plain, rtol=1e-5, atol=1e-6)
 
 
