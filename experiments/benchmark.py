@@ -27,7 +27,7 @@ import optax
 
 import ntm
 import tasks
-from ntm import controllers, core, heads
+from ntm import controllers, core
 from tasks import metrics
 
 
@@ -42,7 +42,7 @@ class Case:
     controller_only: bool = False
     remat: bool = False
     # Ablations: undo one of the speed-ups to measure what it buys.
-    plain_memory_step: bool = False  # autodiff stores the memory step's intermediates
+    plain_memory_step: bool = False  # NTMSpec(remat_memory_step=False): autodiff stores its intermediates
     default_compiler: bool = False  # XLA's default options (no ntm.compiler_options())
 
 
@@ -68,6 +68,7 @@ def build(case: Case, dtype):
         num_read_heads=case.heads,
         num_write_heads=case.heads,
         dtype=dtype,
+        remat_memory_step=not case.plain_memory_step,
     )
     params = core.init_params(spec, jax.random.key(0), task.input_size)
     optimizer = optax.chain(optax.clip_by_global_norm(50.0), optax.adam(1e-3))
@@ -77,12 +78,6 @@ def build(case: Case, dtype):
         time_major = jnp.moveaxis(inputs, 1, 0)
         if case.controller_only:
             logits = controller_only_unroll(params, spec, state, time_major)
-        elif case.plain_memory_step:
-            original, core._memory_step = core._memory_step, heads.memory_step
-            try:
-                _, logits, _ = core.unroll(params, spec, state, time_major, remat=case.remat)
-            finally:
-                core._memory_step = original
         else:
             _, logits, _ = core.unroll(params, spec, state, time_major, remat=case.remat)
         return jnp.moveaxis(logits, 0, 1).astype(jnp.float32)

@@ -72,6 +72,8 @@ class TrainConfig:
     checkpoint_every: int = 1000
     dtype: str = "float32"
     remat: bool = False  # recompute time steps in the backward pass: flat memory for long sequences
+    remat_memory_step: bool = True  # recompute each step's memory side in the backward pass (faster; the
+    # same numbers either way)
 
     def __post_init__(self):
         _positive(self, "batch_size", "steps", "seeds", "eval_every", "eval_batch_size", "log_every")

@@ -376,6 +376,7 @@ RESUMABLE_FIELDS = {
     "eval_batch_size",
     "eval_splits",
     "remat",
+    "remat_memory_step",
 }
 
 

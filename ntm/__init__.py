@@ -4,7 +4,7 @@ The maths lives in pure functions (``ntm.addressing``, ``ntm.memory``, ``ntm.hea
 ``ntm.NTMCell`` (Flax Linen) and ``ntm.nnx.NTMCell`` (Flax NNX) wrap them as recurrent cells.
 """
 
-from ntm import addressing, baseline, controllers, core, heads, memory
+from ntm import addressing, baseline, controllers, core, dnc, heads, memory
 from ntm.compiler import compiler_options
 from ntm.core import NTMSpec
 from ntm.linen import NTMCell, Sequence, StackedLSTMCell
@@ -27,6 +27,7 @@ __all__ = [
     "compiler_options",
     "controllers",
     "core",
+    "dnc",
     "heads",
     "memory",
 ]

@@ -2,7 +2,8 @@
 
 A controller's parameters are ``{"layer_0": {...}, "layer_1": {...}, ...}``; each LSTM layer has
 ``kernel [in, 4H]``, ``recurrent_kernel [H, 4H]`` and ``bias [4H]`` (gates in the order input, forget,
-cell, output), each feedforward layer ``kernel [in, H]`` and ``bias [H]`` with a tanh.
+cell, output), each feedforward layer ``kernel [in, H]`` and ``bias [H]`` with a tanh. The NTM's first
+layer also has a ``read_kernel`` for the read vectors (see ``ntm.core``); this module never reads it.
 
 The first layer's input projection is passed in already computed (``projected [..., 4H]`` or
 ``[..., H]``), so that a caller can compute the part that depends only on the external input for a whole

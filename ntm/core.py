@@ -3,7 +3,14 @@
 Parameters are a nested dict::
 
     {
-      "controller": {"layer_0": {...}, ...},          # see ntm.controllers
+      "controller": {                                  # see ntm.controllers
+        "layer_0": {
+          "kernel": [F, G],                            # external input -> first layer (G = 4H or H)
+          "read_kernel": [R*M, G],                     # previous read vectors -> first layer
+          "recurrent_kernel": [H, G], "bias": [G],     # ("recurrent_kernel" for an LSTM only)
+        },
+        "layer_1": {...}, ...,
+      },
       "heads":  {"kernel": [H, P], "bias": [P]},       # controller output -> raw head parameters
       "output": {"kernel": [H + R*M, O], "bias": [O]}, # [controller output, read vectors] -> logits
       "initial": {                                     # learned initial state (biases)
@@ -18,6 +25,11 @@ At each step the controller sees the external input and the previous step's read
 heads address and write memory, the read heads address and read the written memory, and the output is a
 linear function of the controller output and the new read vectors. Raw head parameters and output
 logits are kept within ``+-clip_value`` (:func:`bound`).
+
+The first controller layer's input is ``[x, read vectors]``; its two kernels are kept apart, so that F
+is the rows of ``layer_0/kernel`` (as for the stacked-LSTM baseline, which has no reads). They are drawn
+as one LeCun-normal matrix over the combined fan-in F + R*M and then cut by rows. The raw head vector of
+width P is cut by :class:`ntm.heads.HeadLayout` (:attr:`NTMSpec.head_layout`).
 """
 
 from __future__ import annotations
@@ -73,6 +85,10 @@ class NTMSpec:
         draw is the same for every parameter key, so that Linen's ``initialize_carry`` agrees with it.
       memory_init_value: the constant for ``memory_init="constant"``.
       dtype: computation dtype of the controller and output layer; memory and addressing stay float32.
+      remat_memory_step: rematerialise the memory side of each step (``jax.checkpoint``): under
+        differentiation only its inputs are stored and the rest is recomputed in the backward pass.
+        Autodiff would otherwise save several memory-sized values per step; recomputing them is cheaper
+        than storing and reloading them (experiments/benchmark.py). The numbers are the same either way.
     """
 
     output_size: int
@@ -89,6 +105,7 @@ class NTMSpec:
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
+    remat_memory_step: bool = True
 
     def __post_init__(self):
         _check_positive("output_size", self.output_size)
@@ -109,6 +126,8 @@ class NTMSpec:
                 f"memory_size={self.memory_size} rows"
             )
         check_clip(self.clip_value, self.clip_mode)
+        if not isinstance(self.remat_memory_step, bool):
+            raise ValueError(f"remat_memory_step must be True or False, got {self.remat_memory_step!r}")
 
     @property
     def read_size(self) -> int:
@@ -116,11 +135,14 @@ class NTMSpec:
         return self.num_read_heads * self.word_size
 
     @property
+    def head_layout(self) -> heads.HeadLayout:
+        """Where each head parameter lies in the raw head-parameter vector."""
+        return heads.HeadLayout(self.num_read_heads, self.num_write_heads, self.word_size, self.shift_range)
+
+    @property
     def head_params_size(self) -> int:
         """P, the width of the raw head-parameter vector."""
-        return heads.head_params_size(
-            self.num_read_heads, self.num_write_heads, self.word_size, self.shift_range
-        )
+        return self.head_layout.size
 
 
 def check_clip(clip_value, clip_mode) -> None:
@@ -180,15 +202,14 @@ def init_params(spec: NTMSpec, key: jax.Array, input_size: int, dtype=jnp.float3
     _check_positive("input_size", input_size)
     k_ctrl, k_heads, k_out, k_init = jax.random.split(key, 4)
     h = spec.controller_size
+    controller = controllers.init_controller(
+        k_ctrl, spec.controller, input_size + spec.read_size, h, spec.controller_layers, dtype
+    )
+    # One draw over the first layer's whole input [x, read vectors] (fan-in F + R*M), cut by rows.
+    first = controller["layer_0"]
+    first["kernel"], first["read_kernel"] = first["kernel"][:input_size], first["kernel"][input_size:]
     return {
-        "controller": controllers.init_controller(
-            k_ctrl,
-            spec.controller,
-            input_size + spec.read_size,
-            h,
-            spec.controller_layers,
-            dtype,
-        ),
+        "controller": controller,
         "heads": _dense(k_heads, h, spec.head_params_size, dtype),
         "output": _dense(k_out, h + spec.read_size, spec.output_size, dtype),
         "initial": init_initial(spec, k_init, dtype),
@@ -245,12 +266,6 @@ def initial_state(spec: NTMSpec, initial: dict, batch_shape: tuple[int, ...]) ->
 # One step, and a whole sequence
 
 
-# The memory side of a step, rematerialised: under differentiation only its inputs are stored and the
-# rest is recomputed in the backward pass. Autodiff would otherwise save several memory-sized values per
-# step; recomputing them is cheaper than storing and reloading them (experiments/benchmark.py).
-_memory_step = jax.checkpoint(heads.memory_step)
-
-
 def _cast(tree, dtype):
     return jax.tree.map(lambda x: jnp.asarray(x, dtype), tree)
 
@@ -258,12 +273,11 @@ def _cast(tree, dtype):
 def project_inputs(params: dict, spec: NTMSpec, inputs: jax.Array) -> jax.Array:
     """The external input's contribution to the first controller layer: ``[..., F] -> [..., G]``."""
     kernel = params["controller"]["layer_0"]["kernel"]
-    input_size = kernel.shape[0] - spec.read_size
-    if inputs.shape[-1] != input_size:
+    if inputs.shape[-1] != kernel.shape[0]:
         raise ValueError(
-            f"inputs have {inputs.shape[-1]} features, but the parameters were made for {input_size}"
+            f"inputs have {inputs.shape[-1]} features, but the parameters were made for {kernel.shape[0]}"
         )
-    return inputs.astype(spec.dtype) @ kernel[:input_size].astype(spec.dtype)
+    return inputs.astype(spec.dtype) @ kernel.astype(spec.dtype)
 
 
 def step_projected(
@@ -283,16 +297,15 @@ def step_projected(
     ctrl_params = _cast(params["controller"], spec.dtype)
     batch = state.read_vectors.shape[:-2]
     reads = state.read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)
-    input_size = ctrl_params["layer_0"]["kernel"].shape[0] - spec.read_size
-    projected = projected + reads @ ctrl_params["layer_0"]["kernel"][input_size:]
+    projected = projected + reads @ ctrl_params["layer_0"]["read_kernel"]
     h, ctrl_state = controllers.controller_step(ctrl_params, spec.controller, state.controller, projected)
     head_params = _cast(params["heads"], spec.dtype)
     raw = h @ head_params["kernel"] + head_params["bias"]
     raw = bound(raw, spec.clip_value, spec.clip_mode)
-    read_p, write_p = heads.split_head_params(
-        raw, spec.num_read_heads, spec.num_write_heads, spec.word_size, spec.shift_range
-    )
-    memory, read_w, write_w, read_vectors = _memory_step(
+    read_p, write_p = spec.head_layout.split(raw)
+    # The memory side, rematerialised in the backward pass unless the spec says otherwise.
+    memory_step = jax.checkpoint(heads.memory_step) if spec.remat_memory_step else heads.memory_step
+    memory, read_w, write_w, read_vectors = memory_step(
         state.memory, state.read_weights, state.write_weights, read_p, write_p
     )
     new_state = NTMState(memory, read_w, write_w, read_vectors, ctrl_state)

@@ -66,8 +66,8 @@ class _PureCell(nn.RNNCellBase):
     def _check_input_size(self, input_size: int) -> None:
         if not self.has_variable("params", "controller"):
             return
-        kernel = self.get_variable("params", "controller")["layer_0"]["kernel"]
-        expected = kernel.shape[0] - getattr(self.spec, "read_size", 0)
+        # The first layer's external-input kernel, in the NTM's and the baseline's layouts alike.
+        expected = self.get_variable("params", "controller")["layer_0"]["kernel"].shape[0]
         if input_size != expected:
             raise ValueError(
                 f"inputs have {input_size} features, but the parameters were made for {expected}"
@@ -151,6 +151,8 @@ class NTMCell(_PureCell):
       memory_init: ``"constant"``, ``"learned"`` or ``"random"`` (see :class:`ntm.core.NTMSpec`).
       memory_init_value: the constant for ``memory_init="constant"``.
       dtype: computation dtype of the controller and output; addressing and memory stay float32.
+      remat_memory_step: recompute the memory side of each step in the backward pass instead of storing
+        its intermediates (the default: faster and leaner; the same numbers either way).
       param_dtype: parameter dtype.
     """
 
@@ -168,6 +170,7 @@ class NTMCell(_PureCell):
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
+    remat_memory_step: bool = True
     param_dtype: Any = jnp.float32
 
     _pure = core

@@ -63,3 +63,16 @@ class StepTrace(NamedTuple):
     add: jax.Array  # [..., W, M]
     read_vectors: jax.Array  # [..., R, M]
     memory: jax.Array  # [..., N, M], after the write
+
+
+class DNCState(NamedTuple):
+    """Everything a Differentiable Neural Computer carries between time steps (one write head)."""
+
+    memory: jax.Array  # [..., N, M]
+    usage: jax.Array  # [..., N], u_t in [0, 1]
+    links: jax.Array  # [..., N, N], L_t[i, j]: row i was written just after row j; zero diagonal
+    precedence: jax.Array  # [..., N], p_t: how much each row was the last one written
+    read_weights: jax.Array  # [..., R, N], each read head's weighting after the last step
+    write_weights: jax.Array  # [..., N], the write head's weighting after the last step
+    read_vectors: jax.Array  # [..., R, M], what each read head read at the last step
+    controller: ControllerState

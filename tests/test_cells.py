@@ -288,6 +288,8 @@ def test_feedforward_controller_and_baseline_share_the_interface():
         (dict(shift_range=3, memory_size=4), "shift_range=3 allows 7 shifts"),
         (dict(clip_value=-1.0), "clip_value must be > 0, got -1.0"),
         (dict(clip_mode="soft"), "clip_mode must be one of .* got 'soft'"),
+        (dict(remat_memory_step="yes"), "remat_memory_step must be True or False, got 'yes'"),
+        (dict(remat_memory_step=1), "remat_memory_step must be True or False, got 1"),
     ],
 )
 def test_bad_configuration_names_the_value(kwargs, message):
@@ -295,6 +297,31 @@ def test_bad_configuration_names_the_value(kwargs, message):
         core.NTMSpec(output_size=OUT, **kwargs)
     with pytest.raises(ValueError, match=message):
         ntm.Sequence(_cell(**kwargs)).init(jax.random.key(0), _inputs((1, 2, F)))
+
+
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_first_layer_has_an_input_kernel_and_a_read_kernel(controller):
+    # The input size is the input kernel's rows; the read vectors have a kernel of their own. Both are cut
+    # from one LeCun-normal draw over the combined fan-in F + R*M: the numbers of the single kernel before.
+    spec = core.NTMSpec(
+        output_size=OUT, num_read_heads=2, controller=controller, controller_layers=2, **SMALL
+    )
+    params = core.init_params(spec, jax.random.key(0), F)
+    first = params["controller"]["layer_0"]
+    width = ntm.controllers.gate_width(controller, spec.controller_size)
+    assert first["kernel"].shape == (F, width)
+    assert first["read_kernel"].shape == (spec.read_size, width)
+    key = jax.random.split(jax.random.key(0), 4)[0]  # the controller's key in init_params
+    whole = ntm.controllers.init_controller(key, controller, F + spec.read_size, spec.controller_size, 2)
+    np.testing.assert_array_equal(
+        np.concatenate([first["kernel"], first["read_kernel"]]), whole["layer_0"]["kernel"]
+    )
+    np.testing.assert_array_equal(params["controller"]["layer_1"]["kernel"], whole["layer_1"]["kernel"])
+    assert "read_kernel" not in params["controller"]["layer_1"]
+    linen = _init(
+        ntm.Sequence(_cell(num_read_heads=2, controller=controller, controller_layers=2)), _inputs((1, 2, F))
+    )
+    chex.assert_trees_all_equal_shapes(linen["params"]["cell"], params)
 
 
 def test_wrong_input_width_is_a_clear_error():
@@ -343,21 +370,26 @@ def test_inside_nn_scan():
         np.testing.assert_allclose(ys[t], y, rtol=1e-5, atol=1e-6)
 
 
-def test_rematerialised_memory_step_keeps_the_gradients(monkeypatch):
+def test_rematerialised_memory_step_keeps_the_gradients():
     model = ntm.Sequence(_cell(num_read_heads=2))
     x = _inputs((2, 7, F))  # 7 steps: chunks of 3, the last one padded
     variables = _init(model, x)
 
-    def grads():
+    def grads(model):
         return jax.jit(jax.grad(lambda v: jnp.sum(model.apply(v, x) ** 2)))(variables)
 
-    remat = grads()
-    monkeypatch.setattr(core, "_memory_step", ntm.heads.memory_step)
-    plain = grads()
+    remat_primitive = jax.make_jaxpr(jax.checkpoint(jnp.sin))(1.0).eqns[0].primitive.name
+
+    def checkpoints(model):  # jax.checkpoint calls in the traced forward pass
+        return str(jax.make_jaxpr(model.apply)(variables, x)).count(remat_primitive + "[")
+
+    plain_model = ntm.Sequence(_cell(num_read_heads=2, remat_memory_step=False))
+    assert model.cell.remat_memory_step  # the default
+    assert checkpoints(model) == 1 and checkpoints(plain_model) == 0  # the option is what decides
+    remat = grads(model)
+    plain = grads(plain_model)
     chex.assert_trees_all_close(remat, plain, rtol=1e-5, atol=1e-6)
-    remat_all = jax.jit(jax.grad(lambda v: jnp.sum(ntm.Sequence(model.cell, remat=True).apply(v, x) ** 2)))(
-        variables
-    )
+    remat_all = grads(ntm.Sequence(model.cell, remat=True))
     chex.assert_trees_all_close(remat_all, plain, rtol=1e-5, atol=1e-6)
 
 

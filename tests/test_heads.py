@@ -107,3 +107,47 @@ def test_returned_weighting_is_the_sharpened_one():
 def _cos(memory, key):
     memory = np.asarray(memory)
     return memory @ key / (np.linalg.norm(memory, axis=-1) * np.linalg.norm(key))
+
+
+def test_layout_slices_cover_the_raw_vector_once_in_the_documented_order():
+    # The module docstring's order, written out by hand: read heads [key, strength, gate, shift, gamma],
+    # then write heads with [erase, add] after the same five.
+    layout = heads.HeadLayout(num_read=2, num_write=2, word_size=M, shift_range=S)
+    read = [("key", M), ("strength", 1), ("gate", 1), ("shift", 2 * S + 1), ("gamma", 1)]
+    write = read + [("erase", M), ("add", M)]
+    expected = [("read", h, name, width) for h in range(2) for name, width in read]
+    expected += [("write", h, name, width) for h in range(2) for name, width in write]
+    got = layout.slices()
+    assert [(kind, head, name, s.stop - s.start) for kind, head, name, s in got] == expected
+    covered = np.concatenate([np.arange(layout.size)[part] for *_, part in got])
+    np.testing.assert_array_equal(covered, np.arange(layout.size))  # contiguous, no gap, no overlap
+    assert layout.size == heads.head_params_size(2, 2, M, S) == 2 * (M + 2 * S + 4) + 2 * (3 * M + 2 * S + 4)
+    assert layout.head_size("read") == heads.read_head_size(M, S)
+    assert layout.head_size("write") == heads.write_head_size(M, S)
+
+
+def test_split_takes_each_field_from_its_named_slice():
+    # Each slice of the layout, alone set away from zero, moves exactly its own head's own field.
+    layout = heads.HeadLayout(num_read=2, num_write=2, word_size=M, shift_range=S)
+    zero = layout.split(jnp.zeros(layout.size))
+
+    def moved_heads(new, old):  # [K]: which heads' values of one field differ
+        diff = np.asarray(new) != np.asarray(old)
+        return diff if diff.ndim == 1 else diff.any(axis=-1)
+
+    for kind, head, name, part in layout.slices():
+        raw = np.zeros(layout.size, np.float32)
+        raw[part] = np.linspace(2.0, 3.0, part.stop - part.start)
+        for got_kind, got, old in zip(("read", "write"), layout.split(jnp.asarray(raw)), zero, strict=True):
+            for field in got._fields:
+                moved = moved_heads(getattr(got, field), getattr(old, field))
+                expected = (np.arange(2) == head) & (got_kind == kind and field == name)
+                np.testing.assert_array_equal(moved, expected, err_msg=f"{kind} head {head} {name}: {field}")
+
+
+def test_layout_rejects_unknown_names():
+    layout = heads.HeadLayout(1, 1, M, S)
+    with pytest.raises(ValueError, match="kind must be 'read' or 'write', got 'erase'"):
+        layout.fields("erase")
+    with pytest.raises(ValueError, match="no head parameter 'beta'"):
+        layout.width("beta")
