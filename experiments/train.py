@@ -35,8 +35,8 @@ from jax.sharding import PartitionSpec as P
 
 import ntm
 import tasks
+from experiments import checkpoints
 from experiments import config as config_lib
-from experiments.checkpoints import checkpoint_manager, restore_checkpoint, save_checkpoint
 from experiments.config import TrainConfig
 from experiments.convergence import Convergence
 from experiments.rundir import RunDir, read_jsonl
@@ -370,13 +370,13 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
         previous = json.loads(run.summary.read_text())
         earlier = previous.get("wall_seconds", previous.get("wall_seconds_this_session", 0.0))
     run.config.write_text(config.to_json())
-    manager = checkpoint_manager(run)
+    manager = checkpoints.checkpoint_manager(run, config.checkpoint_every)
     state = trainer.init_state()
     start = 0
     if resume:
         if manager.latest_step() is None:
             raise ValueError(f"--resume: {run.checkpoints} holds no complete checkpoint")
-        state = restore_checkpoint(manager, state)
+        state = checkpoints.restore_checkpoint(manager, state)
         start = int(state.step)
         print(f"resumed from step {start} ({run.checkpoints})", flush=True)
     run.truncate_logs(start)
@@ -428,11 +428,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                 if stopped_by == "converged":
                     break
                 paused += time.perf_counter() - pause_start
-            if step % config.checkpoint_every == 0:
-                jax.block_until_ready(state)
-                pause_start = time.perf_counter()
-                save_checkpoint(manager, state)
-                paused += time.perf_counter() - pause_start
+            paused += checkpoints.save(manager, step, state)  # every checkpoint_every steps
             if out_of_time and step < config.steps:
                 bar.write(f"time budget of {config.max_minutes} min spent at step {step}")
                 stopped_by = "time budget"
@@ -442,8 +438,8 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
     finally:
         stop.restore()
         bar.close()
-        try:
-            save_checkpoint(manager, state)  # whole: signals only stop the loop between steps
+        try:  # whole: signals only stop the loop between steps
+            checkpoints.save(manager, int(state.step), state, force=True)
         except RuntimeError as err:  # a second signal cut a step short and its state is gone
             print(f"no final checkpoint ({err}); the last periodic one stands", file=sys.stderr)
         manager.close()
