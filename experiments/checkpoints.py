@@ -1,8 +1,10 @@
-"""Orbax checkpoints of a run's training state (any NamedTuple of arrays): the manager, a whole save, and
-a restore into a template of the same structure."""
+"""Orbax checkpoints of a run's training state (any NamedTuple of arrays): the manager, whose save policy
+decides which steps are saved; a save that returns once the checkpoint is on disk; and a restore into a
+template of the same structure."""
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple, TypeVar
 
 import jax
@@ -13,19 +15,30 @@ from experiments.rundir import RunDir
 State = TypeVar("State", bound=NamedTuple)
 
 
-def checkpoint_manager(run: RunDir) -> ocp.CheckpointManager:
-    """Keeps the two latest checkpoints under ``run.checkpoints``."""
-    return ocp.CheckpointManager(
-        run.checkpoints, options=ocp.CheckpointManagerOptions(max_to_keep=2, create=True)
-    )
+def checkpoint_manager(run: RunDir, every: int = 1) -> ocp.CheckpointManager:
+    """Saves every ``every`` steps (see :func:`save`) and keeps the two latest checkpoints under
+    ``run.checkpoints``."""
+    # The fixed interval alone: `save_interval_steps=every` would also bring Orbax's initial-save policy,
+    # an extra checkpoint at the first step of every fresh run.
+    policy = ocp.checkpoint_managers.FixedIntervalPolicy(every)
+    options = ocp.CheckpointManagerOptions(max_to_keep=2, create=True, save_decision_policy=policy)
+    return ocp.CheckpointManager(run.checkpoints, options=options)
 
 
-def save_checkpoint(manager: ocp.CheckpointManager, state: State) -> None:
-    """Save ``state`` at its step (unless that step is saved already) and wait until it is on disk."""
-    step = int(state.step)
-    if manager.latest_step() != step:
-        manager.save(step, args=ocp.args.StandardSave(state._asdict()))
+def save(manager: ocp.CheckpointManager, step: int, state: State, force: bool = False) -> float:
+    """Checkpoint ``state`` as step ``step`` if the manager's policy saves that step, or with ``force`` if
+    it is not saved already; returns once it is on disk, with the seconds that took (0.0: no save).
+
+    Call it after every step. The time counted starts once the step that made ``state`` is done, so that
+    the caller can leave it out of training time.
+    """
+    if not (force or manager.should_save(step)) or manager.latest_step() == step:
+        return 0.0
+    jax.block_until_ready(state)
+    start = time.perf_counter()
+    manager.save(step, args=ocp.args.StandardSave(state._asdict()), force=True)
     manager.wait_until_finished()
+    return time.perf_counter() - start
 
 
 def restore_checkpoint(manager: ocp.CheckpointManager, template: State) -> State:

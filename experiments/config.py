@@ -129,6 +129,33 @@ def read_config(path) -> TrainConfig:
         raise ValueError(f"{path} is not a valid config ({err})") from err
 
 
+# Fields that may differ between a run and its resumption.
+RESUMABLE_FIELDS = {
+    "steps",
+    "max_minutes",
+    "eval_every",
+    "generalisation_every",
+    "log_every",
+    "checkpoint_every",
+    "stop_when_converged",
+    "num_devices",
+    "eval_batch_size",
+    "eval_splits",
+    "remat",
+}
+
+
+def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
+    """ValueError listing the fields outside RESUMABLE_FIELDS in which ``config`` differs from ``saved``."""
+    diffs = [
+        f"{f.name}: checkpoint has {getattr(saved, f.name)!r}, command line has {getattr(config, f.name)!r}"
+        for f in dataclasses.fields(TrainConfig)
+        if f.name not in RESUMABLE_FIELDS and getattr(saved, f.name) != getattr(config, f.name)
+    ]
+    if diffs:
+        raise ValueError("the config does not match the checkpoint's:\n  " + "\n  ".join(diffs))
+
+
 def _positive(config, *names):
     for name in names:
         value = getattr(config, name)

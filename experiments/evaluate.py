@@ -27,8 +27,10 @@ import jax
 import numpy as np
 
 from experiments import plotting
+from experiments.checkpoints import checkpoint_manager, restore_checkpoint
 from experiments.config import read_config
-from experiments.train import RunDir, Trainer, checkpoint_manager, read_jsonl, restore_checkpoint
+from experiments.rundir import RunDir, read_jsonl
+from experiments.train import Trainer
 
 # The memory picture shows this sequence of this split.
 PICTURE_SPLIT = "train"

@@ -1,4 +1,5 @@
-"""A run directory and its logs; JAX-free, so that reports can read runs without loading JAX.
+"""A run directory, its logs, and the start of a training session in it; JAX-free, so that reports can read
+runs without loading JAX.
 
 Layout of a run directory::
 
@@ -15,6 +16,8 @@ import json
 import os
 import pathlib
 
+from experiments import config as config_lib
+
 
 class RunDir:
     """The files of one run."""
@@ -26,6 +29,35 @@ class RunDir:
         self.evals = self.path / "eval.jsonl"
         self.summary = self.path / "summary.json"
         self.checkpoints = self.path / "checkpoints"
+
+    def start_session(self, config: config_lib.TrainConfig, resume: bool) -> float:
+        """Check the directory against ``resume`` and ``config``, create it and write ``config.json``.
+
+        Returns the wall seconds of the run's earlier sessions, from the summary the last one wrote (a
+        session killed before writing one is not counted). ValueError (one line) if the directory is a file,
+        holds checkpoints without ``resume``, none with it, or a config ``config`` may not resume.
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"--workdir {self.path} is a file, not a directory")
+        has_checkpoint = self.checkpoints.is_dir() and any(self.checkpoints.iterdir())
+        if has_checkpoint and not resume:
+            raise ValueError(
+                f"{self.path} already holds checkpoints: pass --resume, or choose a new --workdir"
+            )
+        if resume and not has_checkpoint:
+            raise ValueError(f"--resume: {self.path} holds no checkpoint to resume from (check --workdir)")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"--workdir {self.path}: cannot create it ({err.strerror})") from err
+        if resume and self.config.exists():
+            config_lib.check_resumable(config_lib.read_config(self.config), config)
+        earlier = 0.0
+        if resume and self.summary.exists():
+            previous = json.loads(self.summary.read_text())
+            earlier = previous.get("wall_seconds", previous.get("wall_seconds_this_session", 0.0))
+        self.config.write_text(config.to_json())
+        return earlier
 
     def append(self, file: pathlib.Path, record: dict) -> None:
         with open(file, "a") as f:

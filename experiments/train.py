@@ -9,19 +9,21 @@ Every flag is a field of ``experiments.config.TrainConfig``; ``--help`` lists th
 checkpoints under ``checkpoints/``. K seeds (``--seeds K``) are trained in one compiled program: the
 parameters, optimiser states and batches carry a leading seed axis and the step is ``vmap``-ed over it.
 The batch axis is sharded over the visible devices (``--num-devices``).
+
+This module is the model, the optimiser, the compiled steps, the data of a run (``Trainer``) and the loop
+(``train``); the run directory is ``experiments.rundir``, the logs ``experiments.runlog``, checkpoints
+``experiments.checkpoints`` and convergence ``experiments.convergence``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import os
-import pathlib
-import signal
 import sys
-import threading
 import time
 import zlib
 from typing import NamedTuple
@@ -35,10 +37,12 @@ from jax.sharding import PartitionSpec as P
 
 import ntm
 import tasks
+from experiments import checkpoints
 from experiments import config as config_lib
-from experiments.checkpoints import checkpoint_manager, restore_checkpoint, save_checkpoint
 from experiments.config import TrainConfig
+from experiments.convergence import Convergence
 from experiments.rundir import RunDir, read_jsonl
+from experiments.runlog import RunLog, StopRequest, run_summary
 from tasks import buckets as buckets_lib
 from tasks import metrics
 
@@ -54,6 +58,10 @@ class TrainState(NamedTuple):
     opt_state: optax.OptState
     best_params: dict  # per seed, the params of the evaluation with the lowest cost so far
     best_cost: jax.Array  # [K], that evaluation's cost (bits per sequence); inf before any
+
+
+# --------------------------------------------------------------------------------------------------
+# Model, optimiser, devices
 
 
 # The NTMSpec fields set from the TrainConfig field of the same name.
@@ -142,8 +150,68 @@ def make_mesh(num_devices: int) -> Mesh:
     return Mesh(np.array(devices[: num_devices or len(devices)]), ("data",))
 
 
+# --------------------------------------------------------------------------------------------------
+# The compiled steps: plain functions of (state or params, batch), built once per run
+
+
+def sequence_metrics(model: ntm.Sequence, params, batch: tasks.Batch):
+    """One seed's mean cost (bits) and bit errors per sequence of ``batch``."""
+    logits = model.apply({"params": params}, batch.inputs).astype(jnp.float32)
+    bits = metrics.bits_per_sequence(logits, batch.targets, batch.mask)
+    errors = metrics.bit_errors_per_sequence(logits, batch.targets, batch.mask)
+    return jnp.mean(bits), jnp.mean(errors)
+
+
+def make_train_step(model: ntm.Sequence, optimizer: optax.GradientTransformation):
+    """``(state, batch) -> (state, stats)``: one update of every seed, jitted (the state is donated)."""
+
+    def loss(params, batch):
+        cost, errors = sequence_metrics(model, params, batch)
+        # Mean over sequences of the cross-entropy in nats summed over the scored bits.
+        return cost * math.log(2.0), (cost, errors)
+
+    def one_seed(params, opt_state, batch):
+        grads, (cost, errors) = jax.grad(loss, has_aux=True)(params, batch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        stats = {"cost": cost, "bit_errors": errors, "grad_norm": optax.tree.norm(grads)}
+        return params, opt_state, {**stats, "skipped_updates": skipped_updates(opt_state)}
+
+    def step(state: TrainState, batch: tasks.Batch):
+        params, opt_state, stats = jax.vmap(one_seed)(state.params, state.opt_state, batch)
+        return state._replace(step=state.step + 1, params=params, opt_state=opt_state), stats
+
+    return jax.jit(step, donate_argnums=0, compiler_options=ntm.compiler_options())
+
+
+def make_eval_step(model: ntm.Sequence):
+    """``(params, batch) -> (cost [K], bit_errors [K])``: every seed's params on one batch, jitted."""
+    one_seed = functools.partial(sequence_metrics, model)
+    return jax.jit(jax.vmap(one_seed, in_axes=(0, None)), compiler_options=ntm.compiler_options())
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _keep_best(state: TrainState, cost: jax.Array) -> TrainState:
+    better = cost < state.best_cost  # [K]
+
+    def pick(new, old):
+        return jnp.where(better.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+    best = jax.tree.map(pick, state.params, state.best_params)
+    return state._replace(best_params=best, best_cost=jnp.where(better, cost, state.best_cost))
+
+
+def keep_best(state: TrainState, cost) -> TrainState:
+    """``state`` with each seed's best params replaced where ``cost [K]`` is below its best (donated)."""
+    return _keep_best(state, jnp.asarray(cost, jnp.float32))
+
+
+# --------------------------------------------------------------------------------------------------
+# The pieces of one run
+
+
 class Trainer:
-    """Builds the model, optimiser, data and compiled steps of one run (any number of seeds)."""
+    """The task, model, optimiser, devices, data and compiled steps of one run (any number of seeds)."""
 
     def __init__(self, config: TrainConfig):
         self.config = config
@@ -174,47 +242,13 @@ class Trainer:
                     f"{config.task}: {', '.join(self.eval_tasks)}"
                 )
             self.eval_tasks = {name: self.eval_tasks[name] for name in wanted}
-        options = ntm.compiler_options()
-        self._train_step = jax.jit(self._step, donate_argnums=0, compiler_options=options)
-        self._evaluate = jax.jit(self._eval, compiler_options=options)
-        self._keep_best = jax.jit(_keep_best, donate_argnums=0)
+        self.train_step = make_train_step(self.model, self.optimizer)
+        self.eval_step = make_eval_step(self.model)
         # Evaluation batches (and the task's reference figures on them, like the n-gram optimum) are
         # fixed for a run: made on first use.
         self._eval_batches: dict[str, tasks.Batch] = {}
         self._eval_parts: dict[str, list[tasks.Batch]] = {}
         self._reference: dict[str, dict[str, float]] = {}
-
-    # -- pure functions ------------------------------------------------------------------------------
-
-    def _loss(self, params, batch: tasks.Batch):
-        logits = self.model.apply({"params": params}, batch.inputs).astype(jnp.float32)
-        bits = metrics.bits_per_sequence(logits, batch.targets, batch.mask)
-        errors = metrics.bit_errors_per_sequence(logits, batch.targets, batch.mask)
-        # Mean over sequences of the cross-entropy in nats summed over the scored bits.
-        return jnp.mean(bits) * math.log(2.0), (jnp.mean(bits), jnp.mean(errors))
-
-    def _step_one_seed(self, params, opt_state, batch):
-        grads, (cost, errors) = jax.grad(self._loss, has_aux=True)(params, batch)
-        updates, opt_state = self.optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        stats = {"cost": cost, "bit_errors": errors, "grad_norm": optax.tree.norm(grads)}
-        return params, opt_state, {**stats, "skipped_updates": skipped_updates(opt_state)}
-
-    def _step(self, state: TrainState, batch: tasks.Batch):
-        params, opt_state, stats = jax.vmap(self._step_one_seed)(state.params, state.opt_state, batch)
-        return state._replace(step=state.step + 1, params=params, opt_state=opt_state), stats
-
-    def _eval(self, params, batch: tasks.Batch):
-        def one(params, batch):
-            logits = self.model.apply({"params": params}, batch.inputs).astype(jnp.float32)
-            return (
-                jnp.mean(metrics.bits_per_sequence(logits, batch.targets, batch.mask)),
-                jnp.mean(metrics.bit_errors_per_sequence(logits, batch.targets, batch.mask)),
-            )
-
-        return jax.vmap(one, in_axes=(0, None))(params, batch)
-
-    # -- state and data ------------------------------------------------------------------------------
 
     def init_state(self) -> TrainState:
         """Fresh parameters and optimiser state for every seed, replicated over the devices."""
@@ -267,22 +301,15 @@ class Trainer:
             ]
         return self._eval_parts[name]
 
-    def train_step(self, state: TrainState, batch: tasks.Batch):
-        return self._train_step(state, batch)
-
-    def keep_best(self, state: TrainState, cost) -> TrainState:
-        """``state`` with each seed's best params replaced where ``cost [K]`` is below its best."""
-        return self._keep_best(state, jnp.asarray(cost, jnp.float32))
-
     def evaluate(self, params, names=None) -> dict[str, dict[str, list[float]]]:
-        """Cost and bit errors per sequence for every seed on each named evaluation split."""
+        """Cost and bit errors per sequence for every seed on each named evaluation split (None: all)."""
         results = {}
-        for name in names or list(self.eval_tasks):
+        for name in list(self.eval_tasks) if names is None else names:
             parts = self.eval_parts(name)
             total = sum(len(part.mask) for part in parts)
             cost = errors = 0.0
             for part in parts:  # means over sequences, weighted by the part's share
-                part_cost, part_errors = self._evaluate(params, part)
+                part_cost, part_errors = self.eval_step(params, part)
                 weight = len(part.mask) / total
                 cost = cost + weight * np.asarray(part_cost, np.float64)
                 errors = errors + weight * np.asarray(part_errors, np.float64)
@@ -293,126 +320,6 @@ class Trainer:
         return results
 
 
-def _keep_best(state: TrainState, cost: jax.Array) -> TrainState:
-    better = cost < state.best_cost  # [K]
-
-    def pick(new, old):
-        return jnp.where(better.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
-
-    best = jax.tree.map(pick, state.params, state.best_params)
-    return state._replace(best_params=best, best_cost=jnp.where(better, cost, state.best_cost))
-
-
-class Convergence:
-    """Per seed: when it converged, judged as staying below the threshold, and how stable it was.
-
-    A seed converges at the first of ``needed`` evaluations in a row whose bit errors per sequence are
-    below ``threshold``; a single dip below it that does not last is not convergence.
-
-    Attributes:
-      converged_at: per seed, the step of the first evaluation of that run, or None.
-      first_below: per seed, the step of the first evaluation below the threshold, or None.
-      relapses: per seed, evaluations at or above the threshold after the first one below it.
-      worst_after: per seed, the most bit errors at an evaluation after the first one below it.
-    """
-
-    def __init__(self, num_seeds: int, threshold: float, needed: int):
-        self.threshold, self.needed = threshold, needed
-        self.converged_at: list[int | None] = [None] * num_seeds
-        self.first_below: list[int | None] = [None] * num_seeds
-        self.relapses = [0] * num_seeds
-        self.worst_after = [0.0] * num_seeds
-        self._run_start: list[int | None] = [None] * num_seeds
-        self._run_length = [0] * num_seeds
-
-    def update(self, step: int, bit_errors) -> None:
-        """Take one evaluation's bit errors per sequence, ``[K]``."""
-        for k, errors in enumerate(bit_errors):
-            if self.first_below[k] is not None:
-                self.worst_after[k] = max(self.worst_after[k], float(errors))
-            if errors < self.threshold:
-                if self.first_below[k] is None:
-                    self.first_below[k] = step
-                if self._run_length[k] == 0:
-                    self._run_start[k] = step
-                self._run_length[k] += 1
-                if self.converged_at[k] is None and self._run_length[k] >= self.needed:
-                    self.converged_at[k] = self._run_start[k]
-            else:
-                self._run_length[k] = 0
-                if self.first_below[k] is not None:
-                    self.relapses[k] += 1
-
-    @property
-    def all_converged(self) -> bool:
-        return all(c is not None for c in self.converged_at)
-
-    @classmethod
-    def from_log(cls, records, num_seeds: int, config: TrainConfig) -> Convergence:
-        """Replay the "train" records of ``eval.jsonl`` (for a resumed run)."""
-        tracker = cls(num_seeds, config.converged_bit_errors, config.converged_evals)
-        seen = set()
-        for record in records:
-            if record["split"] == "train" and record["step"] not in seen:
-                seen.add(record["step"])
-                tracker.update(record["step"], record["bit_errors"])
-        return tracker
-
-
-# --------------------------------------------------------------------------------------------------
-# Run directory: config, logs, checkpoints
-
-
-# Fields that may differ between a run and its resumption.
-RESUMABLE_FIELDS = {
-    "steps",
-    "max_minutes",
-    "eval_every",
-    "generalisation_every",
-    "log_every",
-    "checkpoint_every",
-    "stop_when_converged",
-    "num_devices",
-    "eval_batch_size",
-    "eval_splits",
-    "remat",
-    "remat_memory_step",
-}
-
-
-def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
-    diffs = [
-        f"{f.name}: checkpoint has {getattr(saved, f.name)!r}, command line has {getattr(config, f.name)!r}"
-        for f in dataclasses.fields(TrainConfig)
-        if f.name not in RESUMABLE_FIELDS and getattr(saved, f.name) != getattr(config, f.name)
-    ]
-    if diffs:
-        raise ValueError("the config does not match the checkpoint's:\n  " + "\n  ".join(diffs))
-
-
-class _TensorBoard:
-    """Scalars to TensorBoard when ``tensorboardX`` is installed; nothing otherwise."""
-
-    def __init__(self, path: pathlib.Path):
-        try:
-            from tensorboardX import SummaryWriter
-        except ImportError:
-            self.writer = None
-        else:
-            self.writer = SummaryWriter(str(path / "tensorboard"))
-
-    def scalars(self, prefix: str, values: dict, step: int) -> None:
-        if self.writer is None:
-            return
-        for name, value in values.items():
-            for k, v in enumerate(np.atleast_1d(value)):
-                self.writer.add_scalar(f"{prefix}/{name}/seed_{k}", float(v), step)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 # --------------------------------------------------------------------------------------------------
 # The loop
 
@@ -420,208 +327,68 @@ class _TensorBoard:
 def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False, progress: bool = True):
     """Train per ``config`` in ``workdir``; returns the run summary (also written to summary.json)."""
     run = RunDir(workdir)
-    if run.path.exists() and not run.path.is_dir():
-        raise ValueError(f"--workdir {run.path} is a file, not a directory")
     trainer = Trainer(config)
-    has_checkpoint = run.checkpoints.is_dir() and any(run.checkpoints.iterdir())
-    if has_checkpoint and not resume:
-        raise ValueError(f"{run.path} already holds checkpoints: pass --resume, or choose a new --workdir")
-    if resume and not has_checkpoint:
-        raise ValueError(f"--resume: {run.path} holds no checkpoint to resume from (check --workdir)")
-    try:
-        run.path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"--workdir {run.path}: cannot create it ({err.strerror})") from err
-    if resume and run.config.exists():
-        check_resumable(config_lib.read_config(run.config), config)
-    # Wall time of earlier sessions of this run, from the summary the last one wrote (a session killed
-    # before writing one is not counted).
-    earlier = 0.0
-    if resume and run.summary.exists():
-        previous = json.loads(run.summary.read_text())
-        earlier = previous.get("wall_seconds", previous.get("wall_seconds_this_session", 0.0))
-    run.config.write_text(config.to_json())
-    manager = checkpoint_manager(run)
-    state = trainer.init_state()
-    start = 0
+    earlier = run.start_session(config, resume)  # wall seconds of the run's earlier sessions
+    manager = checkpoints.checkpoint_manager(run, config.checkpoint_every)
+    state, step = trainer.init_state(), 0
     if resume:
         if manager.latest_step() is None:
             raise ValueError(f"--resume: {run.checkpoints} holds no complete checkpoint")
-        state = restore_checkpoint(manager, state)
-        start = int(state.step)
-        print(f"resumed from step {start} ({run.checkpoints})", flush=True)
-    run.truncate_logs(start)
-
-    convergence = Convergence.from_log(read_jsonl(run.evals), len(trainer.seeds), config)
-    tensorboard = _TensorBoard(run.path)
-    bar = _progress(config, start, progress)
-    window, window_start, wall_start = [], time.perf_counter(), time.perf_counter()
-    paused = 0.0  # seconds of evaluation and checkpointing inside the current log window
-    step = start
+        state = checkpoints.restore_checkpoint(manager, state)
+        step = int(state.step)
+        print(f"resumed from step {step} ({run.checkpoints})", flush=True)
+    run.truncate_logs(step)
+    convergence = Convergence.from_log(read_jsonl(run.evals), config.seeds, config)
+    log = RunLog(run, config, step, progress)
+    wall_start = time.perf_counter()
     deadline = wall_start + 60 * config.max_minutes if config.max_minutes else math.inf
-    stopped_by = "steps"
-    stop = _StopRequest()
+    stopped_by, stop = "steps", StopRequest()
     try:
         while step < config.steps and not stop.signal:
-            batch = trainer.batch(step)
-            state, stats = trainer.train_step(state, batch)
+            state, stats = trainer.train_step(state, trainer.batch(step))
             step += 1
-            window.append(stats)
             out_of_time = time.perf_counter() >= deadline
             last = step == config.steps or out_of_time  # ends with every split evaluated
-            if step % config.log_every == 0 or last:
-                record = _log_window(run, window, step, config, window_start, paused)
-                tensorboard.scalars("train", {k: record[k] for k in ("cost", "bit_errors")}, step)
-                bar.set_postfix(
-                    cost=f"{np.median(record['cost']):.2f}",
-                    bit_errors=f"{np.median(record['bit_errors']):.2f}",
-                    seq_s=f"{record['sequences_per_second']:.0f}",
-                )
-                window, window_start, paused = [], time.perf_counter(), 0.0
-            bar.update(1)
+            log.train(step, stats, write=step % config.log_every == 0 or last)
             if step % config.eval_every == 0 or last:
-                jax.block_until_ready(state)  # so the pause holds no training
-                pause_start = time.perf_counter()
-                every = config.generalisation_every
-                names = None if (every and step % every == 0) or last else ["train"]
-                results = trainer.evaluate(state.params, names)
-                state = trainer.keep_best(state, results["train"]["cost"])
-                convergence.update(step, results["train"]["bit_errors"])
-                if config.stop_when_converged and convergence.all_converged:
-                    bar.write(
-                        f"every seed converged ({config.converged_evals} evaluations in a row) by {step}"
-                    )
-                    stopped_by = "converged"
-                    if names is not None:  # end with every split evaluated (train only once)
-                        others = [name for name in trainer.eval_tasks if name not in results]
-                        results.update(trainer.evaluate(state.params, others) if others else {})
-                _log_eval(run, tensorboard, results, step, config)
+                with log.pause(state):
+                    every = config.generalisation_every
+                    names = None if (every and step % every == 0) or last else ["train"]
+                    results = trainer.evaluate(state.params, names)
+                    state = keep_best(state, results["train"]["cost"])
+                    convergence.update(step, results["train"]["bit_errors"])
+                    if config.stop_when_converged and convergence.all_converged:
+                        log.write(
+                            f"every seed converged ({config.converged_evals} evaluations in a row) by {step}"
+                        )
+                        stopped_by = "converged"
+                        if names is not None:  # end with every split evaluated (train only once)
+                            others = [name for name in trainer.eval_tasks if name not in results]
+                            results.update(trainer.evaluate(state.params, others))
+                    log.evaluation(step, results)
                 if stopped_by == "converged":
                     break
-                paused += time.perf_counter() - pause_start
-            if step % config.checkpoint_every == 0:
-                jax.block_until_ready(state)
-                pause_start = time.perf_counter()
-                save_checkpoint(manager, state)
-                paused += time.perf_counter() - pause_start
+            log.paused += checkpoints.save(manager, step, state)  # every checkpoint_every steps
             if out_of_time and step < config.steps:
-                bar.write(f"time budget of {config.max_minutes} min spent at step {step}")
+                log.write(f"time budget of {config.max_minutes} min spent at step {step}")
                 stopped_by = "time budget"
                 break
         if stop.signal:
-            bar.write(f"interrupted at step {step}: saving a checkpoint")
+            log.write(f"interrupted at step {step}: saving a checkpoint")
     finally:
         stop.restore()
-        bar.close()
-        try:
-            save_checkpoint(manager, state)  # whole: signals only stop the loop between steps
+        log.close()
+        try:  # whole: signals only stop the loop between steps
+            checkpoints.save(manager, int(state.step), state, force=True)
         except RuntimeError as err:  # a second signal cut a step short and its state is gone
             print(f"no final checkpoint ({err}); the last periodic one stands", file=sys.stderr)
         manager.close()
-        tensorboard.close()
     if stop.signal:
         raise KeyboardInterrupt
-    summary = _summary(run, state, config, step, convergence, time.perf_counter() - wall_start, earlier)
+    summary = run_summary(run, config, state, step, convergence, time.perf_counter() - wall_start, earlier)
     summary["stopped_by"] = stopped_by
     run.summary.write_text(json.dumps(summary, indent=2))
     return summary
-
-
-class _StopRequest:
-    """Turns SIGINT and SIGTERM into a flag that the training loop checks between steps.
-
-    Raising from the handler instead could land between a step that has consumed (donated) the old state
-    and the assignment of the new one, leaving nothing whole to checkpoint.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.signal = None
-        self.previous = {}
-        if threading.current_thread() is threading.main_thread():
-            self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
-
-    def _handle(self, signum, frame):
-        if self.signal is not None:  # a second signal: stop now, as the default handler would
-            raise KeyboardInterrupt
-        self.signal = signum
-
-    def restore(self) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-
-def _progress(config: TrainConfig, start: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=config.steps,
-        initial=start,
-        disable=not enabled,
-        desc=f"{config.task} {config.model} x{config.seeds}",
-        unit="step",
-        dynamic_ncols=True,
-    )
-
-
-def _log_window(run: RunDir, window, step: int, config: TrainConfig, since: float, paused: float) -> dict:
-    stats = jax.device_get(window)  # waits for the window's steps to finish
-    elapsed = time.perf_counter() - since - paused
-    record = {"step": step, "sequences": step * config.batch_size}
-    for name in ("cost", "bit_errors", "grad_norm"):
-        record[name] = np.mean([s[name] for s in stats], axis=0).tolist()
-    record["skipped_updates"] = np.asarray(stats[-1]["skipped_updates"]).tolist()  # so far, per seed
-    record["sequences_per_second"] = len(stats) * config.batch_size * config.seeds / elapsed
-    record["time"] = time.time()
-    run.append(run.metrics, record)
-    return record
-
-
-def _log_eval(run: RunDir, tensorboard, results: dict, step: int, config: TrainConfig) -> None:
-    for name, values in results.items():
-        run.append(run.evals, {"step": step, "sequences": step * config.batch_size, "split": name, **values})
-        tensorboard.scalars(f"eval_{name}", {k: values[k] for k in ("cost", "bit_errors")}, step)
-    train = results.get("train")
-    if train is not None:
-        print(
-            f"step {step}: eval cost {np.median(train['cost']):.3f} bits/seq, "
-            f"bit errors {np.median(train['bit_errors']):.3f}/seq (median over {len(train['cost'])} seed(s))",
-            flush=True,
-        )
-
-
-def _sequences(steps: list[int | None], config: TrainConfig) -> list[int | None]:
-    return [None if s is None else s * config.batch_size for s in steps]
-
-
-def _summary(run, state, config, step, convergence: Convergence, wall, earlier: float) -> dict:
-    last = {}
-    for record in read_jsonl(run.evals):
-        if record["step"] == step:
-            last[record["split"]] = {
-                k: v for k, v in record.items() if k not in ("step", "sequences", "split")
-            }
-    return {
-        "task": config.task,
-        "model": config.model,
-        "seeds": [config.seed + k for k in range(config.seeds)],
-        "steps": step,
-        "sequences": step * config.batch_size,
-        "wall_seconds_this_session": wall,
-        "wall_seconds": earlier + wall,  # every session that wrote a summary, this one included
-        "converged_evals": config.converged_evals,
-        "converged_at_step": convergence.converged_at,
-        "converged_at_sequences": _sequences(convergence.converged_at, config),
-        "num_converged": sum(c is not None for c in convergence.converged_at),
-        "first_below_at_sequences": _sequences(convergence.first_below, config),
-        "relapses": convergence.relapses,
-        "worst_bit_errors_after_first_below": convergence.worst_after,
-        "best_eval_cost": np.asarray(state.best_cost).tolist(),
-        "skipped_updates": np.asarray(skipped_updates(state.opt_state)).tolist(),
-        "final_eval": last,
-        "parameters": sum(x.size for x in jax.tree.leaves(state.params)) // config.seeds,
-    }
 
 
 def main(argv=None) -> int:

@@ -89,6 +89,7 @@ def test_memory_picture_crops_circularly_across_the_wrap():
     np.testing.assert_array_equal(plotting.rows_in_use(weights), np.arange(128))
 
 
-def test_reading_results_loads_neither_jax_nor_orbax():
-    code = "import sys, experiments.report; sys.exit(any(m in sys.modules for m in ('jax', 'orbax')))"
+@pytest.mark.parametrize("module", ["report", "registry", "rundir", "convergence", "config"])
+def test_reading_results_loads_neither_jax_nor_orbax(module):
+    code = f"import sys, experiments.{module}; sys.exit(any(m in sys.modules for m in ('jax', 'orbax')))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -139,7 +139,7 @@ def test_one_compile_per_length_bucket(length_buckets):
         shapes.add(batch.inputs.shape)
         state, _ = trainer.train_step(state, batch)
     assert len(lengths) >= 4  # the drawn lengths differed
-    assert len(shapes) == trainer._train_step._cache_size() <= length_buckets
+    assert len(shapes) == trainer.train_step._cache_size() <= length_buckets
     if length_buckets == 1:
         assert shapes == {(1, 4, 13, 5)}  # every batch padded to 2 * 6 + 1 steps
     else:
@@ -170,10 +170,10 @@ def test_best_params_kept_per_seed():
     trainer = train.Trainer(config)
     state = trainer.init_state()
     assert np.all(np.isinf(state.best_cost))
-    state = trainer.keep_best(state, [3.0, 2.0])
+    state = train.keep_best(state, [3.0, 2.0])
     first = jax.tree.map(np.asarray, state.params)
     state, _ = trainer.train_step(state, trainer.batch(0))
-    state = trainer.keep_best(state, [1.0, 5.0])  # seed 0 improved, seed 1 did not
+    state = train.keep_best(state, [1.0, 5.0])  # seed 0 improved, seed 1 did not
     np.testing.assert_array_equal(state.best_cost, [1.0, 2.0])
     now = jax.tree.map(np.asarray, state.params)
     assert any(np.any(a != b) for a, b in zip(jax.tree.leaves(now), jax.tree.leaves(first), strict=True))
