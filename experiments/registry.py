@@ -46,14 +46,8 @@ EXPERIMENTS: dict[str, list[str]] = {
     "ngrams_lstm": ["--task", "ngrams", "--model", "lstm", "--seeds", "1", "--max-minutes", "15"],
     "priority_sort": ["--task", "priority_sort", "--seeds", "3", "--max-minutes", "45"],
     "priority_sort_lstm": [
-        "--task",
-        "priority_sort",
-        "--model",
-        "lstm",
-        "--seeds",
-        "1",
-        "--max-minutes",
-        "15",
+        *("--task", "priority_sort", "--model", "lstm", "--seeds", "1", "--steps", "55478"),
+        *("--max-minutes", "20"),
     ],
 }
 
