@@ -43,7 +43,10 @@ EXPERIMENTS: dict[str, list[str]] = {
         *("--max-minutes", "30"),
     ],
     "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "45"],
-    "ngrams_lstm": ["--task", "ngrams", "--model", "lstm", "--seeds", "1", "--max-minutes", "15"],
+    "ngrams_lstm": [
+        *("--task", "ngrams", "--model", "lstm", "--seeds", "1", "--steps", "75000"),
+        *("--max-minutes", "25"),
+    ],
     "priority_sort": ["--task", "priority_sort", "--seeds", "3", "--max-minutes", "45"],
     "priority_sort_lstm": [
         *("--task", "priority_sort", "--model", "lstm", "--seeds", "1", "--steps", "55478"),
