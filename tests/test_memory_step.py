@@ -1,5 +1,7 @@
 """The hand-written backward pass of ntm.memory_step against autodiff of ntm.heads.memory_step."""
 
+import types
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -7,7 +9,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from ntm import heads
+from ntm import core, heads
 from ntm import memory_step as ms
 from ntm.state import ReadHeadParams, WriteHeadParams
 
@@ -91,6 +93,45 @@ def test_under_vmap_and_jit():
         assert max(jax.tree.leaves(_relative_errors(grad_sum(*args), want))) < 1e-10
 
 
+def _float64_model(monkeypatch):
+    """The model computes memory and addressing in float32 by design; for a float64 comparison of the
+    whole model, its modules' float32 is float64 here."""
+    names = [name for name in dir(jnp) if not name.startswith("_")]
+    patched = types.SimpleNamespace(**{name: getattr(jnp, name) for name in names})
+    patched.float32 = jnp.float64
+    monkeypatch.setattr(heads, "jnp", patched)
+    monkeypatch.setattr(core, "jnp", patched)
+
+
+@pytest.mark.parametrize("r, w, s", [(1, 1, 1), (2, 3, 2)])
+def test_model_gradients_equal_autodiff_in_float64(monkeypatch, r, w, s):
+    with jax.enable_x64(True):
+        _float64_model(monkeypatch)
+        spec = dict(
+            output_size=3, memory_size=10, word_size=4, controller_size=8, dtype=jnp.float64,
+            num_read_heads=r, num_write_heads=w, shift_range=s,
+        )  # fmt: skip
+        params = core.init_params(core.NTMSpec(**spec), jax.random.key(0), 5, jnp.float64)
+        inputs = jnp.asarray(np.random.default_rng(5).normal(size=(10, 2, 5)))  # 10 steps, batch 2
+
+        def grads(backward):
+            model = core.NTMSpec(**spec, memory_backward=backward)
+
+            def loss(params):
+                state = core.initial_state(model, params["initial"], (2,))
+                final, logits, _ = core.unroll(params, model, state, inputs)
+                return jnp.sum(jnp.sin(logits)) + jnp.sum(final.memory**2) + jnp.sum(final.read_vectors)
+
+            return jax.jit(jax.value_and_grad(loss))(params)
+
+        (value, got), (want_value, want) = grads("custom"), grads("autodiff")
+        assert got["heads"]["kernel"].dtype == jnp.float64
+        np.testing.assert_allclose(value, want_value, rtol=1e-12)
+        errors = _relative_errors(got, want)
+        assert max(jax.tree.leaves(errors)) < 1e-10, errors
+        chex.assert_trees_all_close(grads("remat")[1], want, rtol=1e-10, atol=1e-12)
+
+
 def test_float32_gradients_on_the_papers_copy_size():
     # The copy model's memory step: 128 x 20 memory, one read and one write head, batch 4.
     args = _inputs(np.random.default_rng(6), (4,), 128, 20, 1, 1, 1, dtype=np.float32)
@@ -101,6 +142,23 @@ def test_float32_gradients_on_the_papers_copy_size():
         _, _, exact, _ = _vjps(jax.tree.map(lambda x: x.astype(jnp.float64), args), seed=7)
         got = jax.tree.map(lambda x: x.astype(jnp.float64), got)
         assert max(jax.tree.leaves(_relative_errors(got, exact))) < 1e-5
+    # And the whole copy model's parameter gradients over a few steps.
+    spec = core.NTMSpec(output_size=9)
+    params = core.init_params(spec, jax.random.key(1), 10)
+    inputs = jnp.asarray(np.random.default_rng(8).normal(size=(6, 2, 10)).astype(np.float32))
+
+    def grads(backward):
+        model = core.NTMSpec(output_size=9, memory_backward=backward)
+
+        def loss(params):
+            state = core.initial_state(model, params["initial"], (2,))
+            _, logits, _ = core.unroll(params, model, state, inputs)
+            return jnp.sum(jnp.sin(logits))
+
+        return jax.jit(jax.grad(loss))(params)
+
+    errors = _relative_errors(grads("custom"), grads("autodiff"))
+    assert max(jax.tree.leaves(errors)) < 1e-5, errors
 
 
 @pytest.fixture
