@@ -42,7 +42,7 @@ class Case:
     controller_only: bool = False
     remat: bool = False
     # Ablations: undo one of the speed-ups to measure what it buys.
-    plain_memory_step: bool = False  # NTMSpec(remat_memory_step=False): autodiff stores its intermediates
+    memory_backward: str = core.NTMSpec.memory_backward  # or the others of core.MEMORY_BACKWARDS
     default_compiler: bool = False  # XLA's default options (no ntm.compiler_options())
 
 
@@ -68,7 +68,7 @@ def build(case: Case, dtype):
         num_read_heads=case.heads,
         num_write_heads=case.heads,
         dtype=dtype,
-        remat_memory_step=not case.plain_memory_step,
+        memory_backward=case.memory_backward,
     )
     params = core.init_params(spec, jax.random.key(0), task.input_size)
     optimizer = optax.chain(optax.clip_by_global_norm(50.0), optax.adam(1e-3))
@@ -186,11 +186,13 @@ def run(args) -> dict:
                 )
             )
     for b in (1, 32):
-        cases = [
-            Case(batch_size=b),
-            Case(batch_size=b, default_compiler=True),
-            Case(batch_size=b, plain_memory_step=True),
-            Case(batch_size=b, plain_memory_step=True, default_compiler=True),
+        # The shipped step first, then each memory backward with and without the compiler options.
+        shipped = Case(batch_size=b)
+        cases = [shipped] + [
+            Case(batch_size=b, memory_backward=backward, default_compiler=default_compiler)
+            for backward in core.MEMORY_BACKWARDS
+            for default_compiler in (False, True)
+            if (backward, default_compiler) != (shipped.memory_backward, shipped.default_compiler)
         ]
         rows["ablation"] += measure_interleaved(cases, dtype, repeats)
     if not args.quick:
@@ -237,15 +239,12 @@ def report(rows: dict) -> str:
         shipped = {}
         for r in rows["ablation"]:
             key = r["batch_size"]
+            first = key not in shipped  # each batch's first row is the shipped step
             shipped.setdefault(key, r["train_step_ms"])
-            name = {
-                (False, False): "shipped: remat memory step + compiler options",
-                (False, True): "without compiler options",
-                (True, False): "without memory-step remat",
-                (True, True): "without either (straightforward)",
-            }[(r["plain_memory_step"], r["default_compiler"])]
+            options = "plain jax.jit" if r["default_compiler"] else "ntm.compiler_options()"
+            name = f"memory_backward={r['memory_backward']!r}, {options}" + (" (shipped)" if first else "")
             ms = r["train_step_ms"]
-            lines.append(f"  batch {key:>3} {name:<48} {ms:8.2f} ms  {ms / shipped[key]:.2f}x")
+            lines.append(f"  batch {key:>3} {name:<66} {ms:8.2f} ms  {ms / shipped[key]:.2f}x")
     if rows["memory_rows"]:
         lines.append("\nScaling with memory rows N (batch 32)")
         for r in rows["memory_rows"]:

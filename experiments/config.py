@@ -17,6 +17,7 @@ from typing import Any
 MODELS = ("ntm", "lstm")
 OPTIMIZERS = ("adam", "rmsprop")
 CLIP_MODES = ("hard", "tanh")
+MEMORY_BACKWARDS = ("custom", "remat", "autodiff")  # ntm.core.MEMORY_BACKWARDS (this module imports no JAX)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,8 +73,8 @@ class TrainConfig:
     checkpoint_every: int = 1000
     dtype: str = "float32"
     remat: bool = False  # recompute time steps in the backward pass: flat memory for long sequences
-    remat_memory_step: bool = True  # recompute each step's memory side in the backward pass (faster; the
-    # same numbers either way)
+    memory_backward: str = "custom"  # how each step's memory side is differentiated: "custom" (hand-written
+    # backward), "remat" (autodiff, recomputed) or "autodiff"; the same numbers up to rounding
 
     def __post_init__(self):
         _positive(self, "batch_size", "steps", "seeds", "eval_every", "eval_batch_size", "log_every")
@@ -90,6 +91,10 @@ class TrainConfig:
             raise ValueError(f"max_minutes must be >= 0 (0: no budget), got {self.max_minutes!r}")
         if self.clip_mode not in CLIP_MODES:
             raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {self.clip_mode!r}")
+        if self.memory_backward not in MEMORY_BACKWARDS:
+            raise ValueError(
+                f"memory_backward must be one of {MEMORY_BACKWARDS}, got {self.memory_backward!r}"
+            )
         if self.lr_half_life < 0:
             raise ValueError(f"lr_half_life must be >= 0 (0: constant), got {self.lr_half_life!r}")
         if self.dtype not in ("float32", "bfloat16"):
@@ -114,6 +119,9 @@ class TrainConfig:
             data.setdefault("clip_mode", "hard")
             data.setdefault("length_buckets", 1)
             data.setdefault("converged_evals", 1)
+            # remat_memory_step (True / False) became memory_backward ("remat" / "autodiff").
+            if "remat_memory_step" in data:
+                data.setdefault("memory_backward", "remat" if data.pop("remat_memory_step") else "autodiff")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -142,6 +150,7 @@ RESUMABLE_FIELDS = {
     "eval_batch_size",
     "eval_splits",
     "remat",
+    "memory_backward",
 }
 
 

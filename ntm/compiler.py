@@ -2,10 +2,14 @@
 
 Pass them to ``jax.jit``: ``jax.jit(train_step, compiler_options=ntm.compiler_options())``.
 
-On CPU, XLA's YNN library fusions run the memory-sized reductions of the NTM's backward pass slowly;
-turning them off (``xla_cpu_experimental_ynn_fusion_type=""``) took a batch-32 training step of the paper's
-copy model from 119 ms to 51 ms on a 2-core CPU (with the memory step rematerialised, as ``ntm.core``
-does; measured by ``experiments/benchmark.py``). Other backends get no options.
+On CPU, XLA's YNN library fusions run memory-sized reductions of the NTM's backward pass slowly;
+turning them off (``xla_cpu_experimental_ynn_fusion_type=""``) matters most for autodiff of the memory
+step: with ``NTMSpec(memory_backward="remat")`` the paper's copy model's batch-32 training step took
+0.56x the time with these options on a 2-core CPU. With the default hand-written backward
+(``memory_backward="custom"``) a plain ``jax.jit`` is nearly as fast as that (1.06-1.09x) and the options
+take it to 0.83x of its own plain-jit time at batch 32, and to 0.98-1.01x at batch 1
+(experiments/benchmark.py; ratios of steps timed interleaved in one process). Other backends get no
+options.
 """
 
 from __future__ import annotations

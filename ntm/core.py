@@ -42,11 +42,14 @@ import jax
 import jax.numpy as jnp
 
 from ntm import controllers, heads
+from ntm import memory_step as custom_memory_step
 from ntm.state import LSTMState, NTMState, StepTrace
 
 MEMORY_INITS = ("constant", "learned", "random")
 # How head parameters and output logits are kept within +-clip_value.
 CLIP_MODES = ("hard", "tanh")
+# How the backward pass of each step's memory side is computed (NTMSpec.memory_backward).
+MEMORY_BACKWARDS = ("custom", "remat", "autodiff")
 # The top-level groups of the parameter dict.
 PARAM_GROUPS = ("controller", "heads", "output", "initial")
 # Standard deviation of the draw for memory_init "random" and "learned".
@@ -85,10 +88,14 @@ class NTMSpec:
         draw is the same for every parameter key, so that Linen's ``initialize_carry`` agrees with it.
       memory_init_value: the constant for ``memory_init="constant"``.
       dtype: computation dtype of the controller and output layer; memory and addressing stay float32.
-      remat_memory_step: rematerialise the memory side of each step (``jax.checkpoint``): under
-        differentiation only its inputs are stored and the rest is recomputed in the backward pass.
-        Autodiff would otherwise save several memory-sized values per step; recomputing them is cheaper
-        than storing and reloading them (experiments/benchmark.py). The numbers are the same either way.
+      memory_backward: how the memory side of each step (write-head addressing, write, read-head
+        addressing, read) is differentiated; the numbers are the same either way, up to rounding.
+        ``"custom"``: the hand-written backward pass of :mod:`ntm.memory_step`, which keeps the step's
+        inputs and recomputes each forward value once (the fastest, under a plain ``jax.jit`` and with
+        :func:`ntm.compiler_options` alike; no forward-mode ``jax.jvp``). ``"remat"``: autodiff of the
+        rematerialised step (``jax.checkpoint``), which keeps the same inputs and recomputes the rest.
+        ``"autodiff"``: plain autodiff, which keeps several memory-sized values per step
+        (experiments/benchmark.py measures all three).
     """
 
     output_size: int
@@ -105,7 +112,7 @@ class NTMSpec:
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
-    remat_memory_step: bool = True
+    memory_backward: str = "custom"
 
     def __post_init__(self):
         _check_positive("output_size", self.output_size)
@@ -126,8 +133,10 @@ class NTMSpec:
                 f"memory_size={self.memory_size} rows"
             )
         check_clip(self.clip_value, self.clip_mode)
-        if not isinstance(self.remat_memory_step, bool):
-            raise ValueError(f"remat_memory_step must be True or False, got {self.remat_memory_step!r}")
+        if self.memory_backward not in MEMORY_BACKWARDS:
+            raise ValueError(
+                f"memory_backward must be one of {MEMORY_BACKWARDS}, got {self.memory_backward!r}"
+            )
 
     @property
     def read_size(self) -> int:
@@ -280,6 +289,16 @@ def project_inputs(params: dict, spec: NTMSpec, inputs: jax.Array) -> jax.Array:
     return inputs.astype(spec.dtype) @ kernel.astype(spec.dtype)
 
 
+def memory_step(spec: NTMSpec):
+    """The memory side of one step as :attr:`NTMSpec.memory_backward` differentiates it; the signature
+    and outputs of :func:`ntm.heads.memory_step`."""
+    if spec.memory_backward == "custom":
+        return custom_memory_step.memory_step
+    if spec.memory_backward == "remat":
+        return jax.checkpoint(heads.memory_step)
+    return heads.memory_step
+
+
 def step_projected(
     params: dict, spec: NTMSpec, state: NTMState, projected: jax.Array
 ) -> tuple[NTMState, jax.Array, StepTrace]:
@@ -303,9 +322,7 @@ def step_projected(
     raw = h @ head_params["kernel"] + head_params["bias"]
     raw = bound(raw, spec.clip_value, spec.clip_mode)
     read_p, write_p = spec.head_layout.split(raw)
-    # The memory side, rematerialised in the backward pass unless the spec says otherwise.
-    memory_step = jax.checkpoint(heads.memory_step) if spec.remat_memory_step else heads.memory_step
-    memory, read_w, write_w, read_vectors = memory_step(
+    memory, read_w, write_w, read_vectors = memory_step(spec)(
         state.memory, state.read_weights, state.write_weights, read_p, write_p
     )
     new_state = NTMState(memory, read_w, write_w, read_vectors, ctrl_state)

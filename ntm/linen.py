@@ -151,8 +151,9 @@ class NTMCell(_PureCell):
       memory_init: ``"constant"``, ``"learned"`` or ``"random"`` (see :class:`ntm.core.NTMSpec`).
       memory_init_value: the constant for ``memory_init="constant"``.
       dtype: computation dtype of the controller and output; addressing and memory stay float32.
-      remat_memory_step: recompute the memory side of each step in the backward pass instead of storing
-        its intermediates (the default: faster and leaner; the same numbers either way).
+      memory_backward: how the memory side of each step is differentiated: ``"custom"`` (a hand-written
+        backward pass), ``"remat"`` (autodiff, recomputing the step) or ``"autodiff"``; the same numbers
+        up to rounding (see :class:`ntm.core.NTMSpec`).
       param_dtype: parameter dtype.
     """
 
@@ -170,7 +171,7 @@ class NTMCell(_PureCell):
     memory_init: str = "constant"
     memory_init_value: float = 1e-6
     dtype: Any = jnp.float32
-    remat_memory_step: bool = True
+    memory_backward: str = "custom"
     param_dtype: Any = jnp.float32
 
     _pure = core

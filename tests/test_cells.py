@@ -288,8 +288,8 @@ def test_feedforward_controller_and_baseline_share_the_interface():
         (dict(shift_range=3, memory_size=4), "shift_range=3 allows 7 shifts"),
         (dict(clip_value=-1.0), "clip_value must be > 0, got -1.0"),
         (dict(clip_mode="soft"), "clip_mode must be one of .* got 'soft'"),
-        (dict(remat_memory_step="yes"), "remat_memory_step must be True or False, got 'yes'"),
-        (dict(remat_memory_step=1), "remat_memory_step must be True or False, got 1"),
+        (dict(memory_backward="manual"), "memory_backward must be one of .* got 'manual'"),
+        (dict(memory_backward=True), "memory_backward must be one of .* got True"),
     ],
 )
 def test_bad_configuration_names_the_value(kwargs, message):
@@ -370,7 +370,7 @@ def test_inside_nn_scan():
         np.testing.assert_allclose(ys[t], y, rtol=1e-5, atol=1e-6)
 
 
-def test_rematerialised_memory_step_keeps_the_gradients():
+def test_every_memory_backward_keeps_the_gradients():
     model = ntm.Sequence(_cell(num_read_heads=2))
     x = _inputs((2, 7, F))  # 7 steps: chunks of 3, the last one padded
     variables = _init(model, x)
@@ -378,19 +378,25 @@ def test_rematerialised_memory_step_keeps_the_gradients():
     def grads(model):
         return jax.jit(jax.grad(lambda v: jnp.sum(model.apply(v, x) ** 2)))(variables)
 
+    def primitives(model):  # jax.checkpoint and custom_vjp calls in the traced forward pass
+        text = str(jax.make_jaxpr(model.apply)(variables, x))
+        return text.count(remat_primitive + "["), text.count("custom_vjp_call")
+
     remat_primitive = jax.make_jaxpr(jax.checkpoint(jnp.sin))(1.0).eqns[0].primitive.name
-
-    def checkpoints(model):  # jax.checkpoint calls in the traced forward pass
-        return str(jax.make_jaxpr(model.apply)(variables, x)).count(remat_primitive + "[")
-
-    plain_model = ntm.Sequence(_cell(num_read_heads=2, remat_memory_step=False))
-    assert model.cell.remat_memory_step  # the default
-    assert checkpoints(model) == 1 and checkpoints(plain_model) == 0  # the option is what decides
-    remat = grads(model)
-    plain = grads(plain_model)
-    chex.assert_trees_all_close(remat, plain, rtol=1e-5, atol=1e-6)
-    remat_all = grads(ntm.Sequence(model.cell, remat=True))
-    chex.assert_trees_all_close(remat_all, plain, rtol=1e-5, atol=1e-6)
+    models = {
+        backward: ntm.Sequence(_cell(num_read_heads=2, memory_backward=backward))
+        for backward in core.MEMORY_BACKWARDS
+    }
+    assert model.cell.memory_backward == "custom"  # the default
+    # The option is what decides.
+    assert primitives(models["custom"]) == (0, 1)
+    assert primitives(models["remat"]) == (1, 0)
+    assert primitives(models["autodiff"]) == (0, 0)
+    plain = grads(models["autodiff"])
+    for backward in ("custom", "remat"):
+        chex.assert_trees_all_close(grads(models[backward]), plain, rtol=1e-5, atol=1e-6)
+        remat_all = grads(ntm.Sequence(models[backward].cell, remat=True))
+        chex.assert_trees_all_close(remat_all, plain, rtol=1e-5, atol=1e-6)
 
 
 def test_checkpointed_scan_equals_scan_for_any_length():

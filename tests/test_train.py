@@ -242,6 +242,10 @@ def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
         (["--task-option", "max_length=abc"], "CopyConfig.max_length must be an integer >= 1, got 'abc'"),
         (["--eval-splits", "train,length_7"], "eval_splits='train,length_7' must name 'train' and only"),
         (["--clip-mode", "soft"], "clip_mode must be one of ('hard', 'tanh'), got 'soft'"),
+        (
+            ["--memory-backward", "manual"],
+            "memory_backward must be one of ('custom', 'remat', 'autodiff'), got 'manual'",
+        ),
         (["--length-buckets", "0"], "length_buckets must be an integer >= 1, got 0"),
         (["--converged-evals", "0"], "converged_evals must be an integer >= 1, got 0"),
         (["--lr-half-life", "-5"], "lr_half_life must be >= 0 (0: constant), got -5"),
@@ -464,6 +468,17 @@ def test_config_from_before_clip_mode_keeps_the_hard_clip():
     assert config_lib.task_config("copy").clip_mode == "tanh"
 
 
+@pytest.mark.parametrize("remat, backward", [(True, "remat"), (False, "autodiff")])
+def test_config_from_before_memory_backward_keeps_its_backward(remat, backward):
+    old = json.loads(config_lib.task_config("copy").to_json())
+    del old["memory_backward"]
+    old["remat_memory_step"] = remat
+    assert train.TrainConfig.from_json(json.dumps(old)).memory_backward == backward
+    del old["remat_memory_step"]
+    default = config_lib.TrainConfig.memory_backward
+    assert train.TrainConfig.from_json(json.dumps(old)).memory_backward == default
+
+
 def test_every_ntm_option_is_one_training_flag_with_the_same_default():
     # The spec is written once (ntm.core.NTMSpec); the training config repeats its options under the same
     # names and defaults, and build_model passes every one, so none can fall through again.
@@ -471,6 +486,7 @@ def test_every_ntm_option_is_one_training_flag_with_the_same_default():
     config_fields = {f.name: f.default for f in dataclasses.fields(train.TrainConfig)}
     for name in train.NTM_OPTIONS:
         assert config_fields[name] == spec_fields[name], name
+    assert config_lib.MEMORY_BACKWARDS == ntm.core.MEMORY_BACKWARDS
     config = dataclasses.replace(config_lib.task_config("copy", smoke=True), memory_init_value=0.25)
     model = train.build_model(config, tasks.get("copy", **config.task_options))
     assert model.cell.memory_init_value == 0.25 and model.cell.memory_size == config.memory_size

@@ -1,0 +1,397 @@
+"""The memory side of one time step with a hand-written backward pass (``jax.custom_vjp``).
+
+:func:`memory_step` has the signature and the outputs of :func:`ntm.heads.memory_step`: the write heads
+address and write memory, then the read heads address and read the written memory. Its forward pass is
+that function, also under differentiation; only the backward differs. Under ``jax.grad`` the forward
+keeps only the step's inputs (the memory before the write, the previous weightings and the head
+parameters), as ``jax.checkpoint`` would; the backward recomputes the addressing and the written memory
+and goes back through the equations in reverse order: read, read-head addressing (sharpening, shift,
+interpolation, content), write, write-head addressing. Unlike autodiff of the rematerialised step it
+computes each forward value once in the backward, and needs none of autodiff's memory-sized
+intermediates.
+
+Keeping the addressing's intermediates too (``[..., K, N]`` each, small) made the copy model's batch-32
+training step 1.3-1.4x slower: inside ``lax.scan`` every kept value becomes a stack over the time steps.
+
+Each equation's vector-Jacobian product is a function of its own, named after the forward function of
+:mod:`ntm.addressing` or :mod:`ntm.memory` it differentiates: given the forward's inputs (and values of the
+forward, recomputed), and the cotangent ``d_out`` of its output, it returns the cotangent of each input.
+
+Shapes: ``...`` any leading batch dimensions, N memory rows, M the word size, K the heads of one kind (R
+read or W write heads), S the shift range. Forward-mode differentiation (``jax.jvp``) is not defined for
+a ``custom_vjp`` function: use ``NTMSpec(memory_backward="remat")`` or ``"autodiff"`` for that.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ntm import heads
+from ntm.addressing import LOG_EPSILON, NORM_EPSILON
+from ntm.state import ReadHeadParams, WriteHeadParams
+
+# ---------------------------------------------------------------------------------------------------
+# One VJP per equation
+
+
+def softmax_vjp(out: jax.Array, d_out: jax.Array) -> jax.Array:
+    """VJP of ``out = softmax(logits, axis=-1)``: ``d_logits = out * (d_out - sum(out * d_out))``.
+
+    Args:
+      out, d_out: ``[..., N]``.
+
+    Returns:
+      ``d_logits [..., N]``.
+    """
+    return out * (d_out - jnp.sum(out * d_out, axis=-1, keepdims=True))
+
+
+class Content(NamedTuple):
+    """What the forward of :func:`content_weights` keeps for its VJP, for K heads."""
+
+    similarity: jax.Array  # [..., K, N], K(k, M(i)) of eq. (6)
+    memory_norm: jax.Array  # [..., N], sqrt(|M(i)|^2 + NORM_EPSILON)
+    key_norm: jax.Array  # [..., K], sqrt(|k|^2 + NORM_EPSILON)
+    weights: jax.Array  # [..., K, N], w^c of eq. (5)
+
+
+def content_weights(memory: jax.Array, key: jax.Array, strength: jax.Array) -> Content:
+    """Eq. (5) and (6) for K heads at once, as :func:`ntm.addressing.content_weights` computes them.
+
+    The similarity is one dot product over the memory and a sum of squares per row and per key.
+
+    Args:
+      memory: ``[..., N, M]``, shared by the K heads (no head axis).
+      key: ``[..., K, M]``.
+      strength: ``[..., K]``.
+
+    Returns:
+      :class:`Content`; its ``weights`` are the output.
+    """
+    dot = jnp.einsum("...nm,...km->...kn", memory, key)
+    memory_norm = jnp.sqrt(jnp.sum(memory * memory, axis=-1) + NORM_EPSILON)
+    key_norm = jnp.sqrt(jnp.sum(key * key, axis=-1) + NORM_EPSILON)
+    similarity = dot / (memory_norm[..., None, :] * key_norm[..., None])
+    weights = jax.nn.softmax(strength[..., None] * similarity, axis=-1)
+    return Content(similarity, memory_norm, key_norm, weights)
+
+
+def content_weights_vjp(
+    memory: jax.Array, key: jax.Array, strength: jax.Array, content: Content, d_out: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """VJP of :func:`content_weights`.
+
+    With ``z = beta K``, ``K = dot / (|M| |k|)``: ``d_beta = sum_i d_z K``, ``d_K = beta d_z``,
+    ``d_dot = d_K / (|M| |k|)``, ``d|M|(i) = -sum_h d_K K / |M|(i)``, ``d|k| = -sum_i d_K K / |k|``, and
+    the norms pass back ``d|x| x / |x|``.
+
+    Args:
+      memory: ``[..., N, M]``.
+      key: ``[..., K, M]``.
+      strength: ``[..., K]``.
+      content: what the forward kept.
+      d_out: ``[..., K, N]``, the cotangent of the content weights.
+
+    Returns:
+      ``(d_memory [..., N, M] (summed over the heads), d_key [..., K, M], d_strength [..., K])``.
+    """
+    d_logits = softmax_vjp(content.weights, d_out)
+    d_strength = jnp.sum(d_logits * content.similarity, axis=-1)
+    d_similarity = strength[..., None] * d_logits
+    d_dot = d_similarity / (content.memory_norm[..., None, :] * content.key_norm[..., None])
+    d_sim_sim = d_similarity * content.similarity
+    memory_scale = -jnp.sum(d_sim_sim, axis=-2) / (content.memory_norm * content.memory_norm)  # [..., N]
+    key_scale = -jnp.sum(d_sim_sim, axis=-1) / (content.key_norm * content.key_norm)  # [..., K]
+    d_memory = jnp.einsum("...kn,...km->...nm", d_dot, key) + memory_scale[..., None] * memory
+    d_key = jnp.einsum("...kn,...nm->...km", d_dot, memory) + key_scale[..., None] * key
+    return d_memory, d_key, d_strength
+
+
+def interpolate_vjp(
+    content: jax.Array, previous: jax.Array, gate: jax.Array, d_out: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """VJP of eq. (7), ``w^g = g w^c + (1 - g) w_{t-1}`` (:func:`ntm.addressing.interpolate`).
+
+    Args:
+      content, previous: ``[..., K, N]``.
+      gate: ``[..., K]``.
+      d_out: ``[..., K, N]``.
+
+    Returns:
+      ``(d_content [..., K, N], d_previous [..., K, N], d_gate [..., K])``.
+    """
+    g = gate[..., None]
+    return g * d_out, (1.0 - g) * d_out, jnp.sum(d_out * (content - previous), axis=-1)
+
+
+def shift(weights: jax.Array, shift_weights: jax.Array) -> jax.Array:
+    """Eq. (8), ``w~(i) = sum_k w(i - k + S) s(k)``, as :func:`ntm.addressing.shift`.
+
+    Args:
+      weights: ``[..., K, N]``.
+      shift_weights: ``[..., K, 2S + 1]``.
+
+    Returns:
+      ``[..., K, N]``.
+    """
+    s = shift_weights.shape[-1] // 2
+    return sum(jnp.roll(weights, k - s, axis=-1) * shift_weights[..., k, None] for k in range(2 * s + 1))
+
+
+def shift_vjp(weights: jax.Array, shift_weights: jax.Array, d_out: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """VJP of :func:`shift`: ``d_w(j) = sum_k d_out(j + k - S) s(k)`` and
+    ``d_s(k) = sum_i d_out(i) w(i - k + S)``.
+
+    Args:
+      weights: ``[..., K, N]``, the interpolated weighting.
+      shift_weights: ``[..., K, 2S + 1]``.
+      d_out: ``[..., K, N]``.
+
+    Returns:
+      ``(d_weights [..., K, N], d_shift_weights [..., K, 2S + 1])``.
+    """
+    s = shift_weights.shape[-1] // 2
+    shifts = range(2 * s + 1)
+    d_weights = sum(jnp.roll(d_out, s - k, axis=-1) * shift_weights[..., k, None] for k in shifts)
+    d_shift = jnp.stack([jnp.sum(d_out * jnp.roll(weights, k - s, axis=-1), axis=-1) for k in shifts], -1)
+    return d_weights, d_shift
+
+
+def sharpen(weights: jax.Array, gamma: jax.Array) -> jax.Array:
+    """Eq. (9) in log space, ``softmax(gamma log(w~ + LOG_EPSILON))``, as :func:`ntm.addressing.sharpen`.
+
+    Args:
+      weights: ``[..., K, N]``.
+      gamma: ``[..., K]``.
+
+    Returns:
+      ``[..., K, N]``.
+    """
+    return jax.nn.softmax(gamma[..., None] * jnp.log(weights + LOG_EPSILON), axis=-1)
+
+
+def sharpen_vjp(
+    weights: jax.Array, gamma: jax.Array, out: jax.Array, d_out: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """VJP of :func:`sharpen`: with ``z = gamma log(w~ + eps)``, ``d_gamma = sum_i d_z log(w~ + eps)``
+    and ``d_w~ = gamma d_z / (w~ + eps)``.
+
+    Args:
+      weights: ``[..., K, N]``, the shifted weighting w~.
+      gamma: ``[..., K]``.
+      out: ``[..., K, N]``, the sharpened weighting (the forward's output).
+      d_out: ``[..., K, N]``.
+
+    Returns:
+      ``(d_weights [..., K, N], d_gamma [..., K])``.
+    """
+    d_logits = softmax_vjp(out, d_out)
+    shifted = weights + LOG_EPSILON
+    d_gamma = jnp.sum(d_logits * jnp.log(shifted), axis=-1)
+    return gamma[..., None] * d_logits / shifted, d_gamma
+
+
+def erase_factors(weights: jax.Array, erase: jax.Array) -> list[jax.Array]:
+    """``1 - w_h(i) e_h`` for each of H heads (the factors of eq. (3)), a list of ``[..., N, M]``.
+
+    Args:
+      weights: ``[..., H, N]``.
+      erase: ``[..., H, M]``.
+    """
+    return [1.0 - weights[..., h, :, None] * erase[..., h, None, :] for h in range(weights.shape[-2])]
+
+
+def _product(factors: list[jax.Array]) -> jax.Array:
+    out = factors[0]
+    for factor in factors[1:]:
+        out = out * factor
+    return out
+
+
+def write_heads_vjp(
+    memory: jax.Array,
+    weights: jax.Array,
+    erase: jax.Array,
+    add: jax.Array,
+    factors: list[jax.Array],
+    d_out: jax.Array,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """VJP of eq. (3) and (4) for H heads, ``M_t = M_{t-1} prod_h (1 - w_h e_h) + sum_h w_h a_h``
+    (:func:`ntm.memory.write_heads`).
+
+    With ``G_h = d_out M_{t-1} prod_{h' != h} (1 - w_h' e_h')``: ``d_w_h(i) = sum_m (d_out a_h - G_h e_h)``
+    and ``d_e_h = -sum_i G_h w_h(i)``. The products over the other heads are taken as prefix and suffix
+    products, not by dividing, so that a factor of exactly 0 (``w e = 1``) is no problem.
+
+    Args:
+      memory: ``[..., N, M]``, before the write.
+      weights: ``[..., H, N]``.
+      erase, add: ``[..., H, M]``.
+      factors: :func:`erase_factors` of ``weights`` and ``erase``.
+      d_out: ``[..., N, M]``, the cotangent of the written memory.
+
+    Returns:
+      ``(d_memory [..., N, M], d_weights [..., H, N], d_erase [..., H, M], d_add [..., H, M])``.
+    """
+    num_heads = len(factors)
+    d_memory = d_out * _product(factors)
+    d_add = jnp.einsum("...hn,...nm->...hm", weights, d_out)
+    d_factors = d_out * memory  # the cotangent of the whole erase factor
+    if num_heads == 1:
+        d_each = d_factors[..., None, :, :]  # [..., 1, N, M]
+    else:
+        prefix = [None] * num_heads  # prefix[h] = prod_{h' < h}, suffix[h] = prod_{h' > h}
+        suffix = [None] * num_heads
+        for h in range(1, num_heads):
+            prefix[h] = factors[0] if h == 1 else prefix[h - 1] * factors[h - 1]
+        for h in range(num_heads - 2, -1, -1):
+            suffix[h] = factors[-1] if h == num_heads - 2 else suffix[h + 1] * factors[h + 1]
+        others = [_product([f for f in (prefix[h], suffix[h]) if f is not None]) for h in range(num_heads)]
+        d_each = jnp.stack([d_factors * other for other in others], axis=-3)  # [..., H, N, M]
+    d_weights = jnp.einsum("...nm,...hm->...hn", d_out, add)
+    d_weights = d_weights - jnp.einsum("...hnm,...hm->...hn", d_each, erase)
+    d_erase = -jnp.einsum("...hnm,...hn->...hm", d_each, weights)
+    return d_memory, d_weights, d_erase, d_add
+
+
+def read_vjp(memory: jax.Array, weights: jax.Array, d_out: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """VJP of eq. (2) for R heads, ``r_h = sum_i w_h(i) M(i)`` (:func:`ntm.memory.read`).
+
+    Args:
+      memory: ``[..., N, M]``.
+      weights: ``[..., R, N]``.
+      d_out: ``[..., R, M]``.
+
+    Returns:
+      ``(d_memory [..., N, M] (summed over the heads), d_weights [..., R, N])``.
+    """
+    d_memory = jnp.einsum("...rn,...rm->...nm", weights, d_out)
+    d_weights = jnp.einsum("...rm,...nm->...rn", d_out, memory)
+    return d_memory, d_weights
+
+
+# ---------------------------------------------------------------------------------------------------
+# The addressing of K heads: forward with what the backward needs, and its VJP
+
+
+class Addressing(NamedTuple):
+    """The values of one kind of heads' addressing that :func:`address_vjp` needs (every field
+    ``[..., K, N]`` or smaller)."""
+
+    content: Content
+    interpolated: jax.Array  # [..., K, N], w^g
+    shifted: jax.Array  # [..., K, N], w~
+    weights: jax.Array  # [..., K, N], the final weighting
+
+
+def address(memory: jax.Array, previous: jax.Array, params) -> Addressing:
+    """Eq. (5)-(9) for the K heads of ``params`` (ReadHeadParams or WriteHeadParams), as
+    :func:`ntm.heads.address_heads` computes them.
+
+    Args:
+      memory: ``[..., N, M]``.
+      previous: ``[..., K, N]``, each head's previous weighting.
+      params: head parameters with head axis K.
+
+    Returns:
+      :class:`Addressing`; its ``weights [..., K, N]`` are the output.
+    """
+    content = content_weights(memory, params.key, params.strength)
+    gate = params.gate[..., None]
+    interpolated = gate * content.weights + (1.0 - gate) * previous
+    shifted = shift(interpolated, params.shift)
+    return Addressing(content, interpolated, shifted, sharpen(shifted, params.gamma))
+
+
+def address_vjp(memory: jax.Array, previous: jax.Array, params, kept: Addressing, d_out: jax.Array):
+    """VJP of :func:`address`: sharpening, shift, interpolation and content in reverse order.
+
+    Args:
+      memory: ``[..., N, M]``.
+      previous: ``[..., K, N]``.
+      params: the heads' parameters.
+      kept: what :func:`address` returned for these inputs.
+      d_out: ``[..., K, N]``, the cotangent of the final weighting.
+
+    Returns:
+      ``(d_memory [..., N, M], d_previous [..., K, N], d_fields)``, ``d_fields`` a dict of the
+      cotangents of ``key``, ``strength``, ``gate``, ``shift`` and ``gamma``.
+    """
+    d_shifted, d_gamma = sharpen_vjp(kept.shifted, params.gamma, kept.weights, d_out)
+    d_interpolated, d_shift = shift_vjp(kept.interpolated, params.shift, d_shifted)
+    d_content, d_previous, d_gate = interpolate_vjp(
+        kept.content.weights, previous, params.gate, d_interpolated
+    )
+    d_memory, d_key, d_strength = content_weights_vjp(
+        memory, params.key, params.strength, kept.content, d_content
+    )
+    d_fields = dict(key=d_key, strength=d_strength, gate=d_gate, shift=d_shift, gamma=d_gamma)
+    return d_memory, d_previous, d_fields
+
+
+# ---------------------------------------------------------------------------------------------------
+# The memory step
+
+
+@jax.custom_vjp
+def memory_step(
+    memory: jax.Array,
+    previous_read_weights: jax.Array,
+    previous_write_weights: jax.Array,
+    read_params: ReadHeadParams,
+    write_params: WriteHeadParams,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """:func:`ntm.heads.memory_step`, differentiated by the hand-written backward of this module.
+
+    Args:
+      memory: ``[..., N, M]``, memory before this step.
+      previous_read_weights: ``[..., R, N]``.
+      previous_write_weights: ``[..., W, N]``.
+      read_params, write_params: head parameters of this step (head axes R and W).
+
+    Returns:
+      ``(memory [..., N, M], read_weights [..., R, N], write_weights [..., W, N],
+      read_vectors [..., R, M])``.
+    """
+    return heads.memory_step(memory, previous_read_weights, previous_write_weights, read_params, write_params)
+
+
+def _memory_step_fwd(memory, previous_read_weights, previous_write_weights, read_params, write_params):
+    args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
+    return heads.memory_step(*args), args  # keeps only the inputs
+
+
+def _memory_step_bwd(kept, cotangents):
+    memory, previous_read, previous_write, read_params, write_params = kept
+    d_written, d_read_weights, d_write_weights, d_read_vectors = cotangents
+    # The forward again: the write heads' addressing, the written memory, the read heads' addressing.
+    write = address(memory, previous_write, write_params)
+    factors = erase_factors(write.weights, write_params.erase)
+    written = memory * _product(factors) + jnp.einsum("...hn,...hm->...nm", write.weights, write_params.add)
+    read_ = address(written, previous_read, read_params)
+    # Read, then the read heads' addressing of the written memory.
+    d_memory_read, d_weights = read_vjp(written, read_.weights, d_read_vectors)
+    d_memory_address, d_previous_read, d_read_fields = address_vjp(
+        written, previous_read, read_params, read_, d_read_weights + d_weights
+    )
+    d_written = d_written + d_memory_read + d_memory_address
+    # Write, then the write heads' addressing of the memory before it.
+    d_memory, d_weights, d_erase, d_add = write_heads_vjp(
+        memory, write.weights, write_params.erase, write_params.add, factors, d_written
+    )
+    d_memory_address, d_previous_write, d_write_fields = address_vjp(
+        memory, previous_write, write_params, write, d_write_weights + d_weights
+    )
+    return (
+        d_memory + d_memory_address,
+        d_previous_read,
+        d_previous_write,
+        ReadHeadParams(**d_read_fields),
+        WriteHeadParams(**d_write_fields, erase=d_erase, add=d_add),
+    )
+
+
+memory_step.defvjp(_memory_step_fwd, _memory_step_bwd)

@@ -1,0 +1,202 @@
+"""The hand-written backward pass of ntm.memory_step against autodiff of ntm.heads.memory_step."""
+
+import types
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+from ntm import core, heads
+from ntm import memory_step as ms
+from ntm.state import ReadHeadParams, WriteHeadParams
+
+# (leading batch dimensions, R, W, S)
+CASES = [((), 1, 1, 1), ((), 2, 3, 2), ((3,), 1, 1, 2), ((2, 3), 2, 3, 1)]
+
+
+def _inputs(rng, batch, n, m, r, w, s, dtype=np.float64):
+    """Random memory-step inputs in the ranges the head activations give."""
+
+    def normal(*shape):
+        return jnp.asarray(rng.normal(size=batch + shape).astype(dtype))
+
+    def params(cls, k, **extra):
+        return cls(
+            key=jnp.tanh(normal(k, m)),
+            strength=3.0 * jax.nn.softplus(normal(k)),
+            gate=jax.nn.sigmoid(normal(k)),
+            shift=jax.nn.softmax(normal(k, 2 * s + 1), axis=-1),
+            gamma=1.0 + jax.nn.softplus(normal(k)),
+            **extra,
+        )
+
+    read = params(ReadHeadParams, r)
+    write = params(WriteHeadParams, w, erase=jax.nn.sigmoid(normal(w, m)), add=jnp.tanh(normal(w, m)))
+    memory = normal(n, m)
+    return memory, jax.nn.softmax(normal(r, n), -1), jax.nn.softmax(normal(w, n), -1), read, write
+
+
+def _relative_errors(got, want):
+    """Per leaf, the largest absolute difference over the largest absolute value of ``want``."""
+    return jax.tree.map(lambda g, w: float(jnp.max(jnp.abs(g - w)) / jnp.max(jnp.abs(w))), got, want)
+
+
+def _vjps(args, seed):
+    """The custom and the autodiff VJP of one memory step for the same random cotangents of every output."""
+    out, custom_vjp = jax.vjp(ms.memory_step, *args)
+    want_out, autodiff_vjp = jax.vjp(heads.memory_step, *args)
+    rng = np.random.default_rng(seed)
+    cotangents = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape).astype(x.dtype)), out)
+    return out, want_out, custom_vjp(cotangents), autodiff_vjp(cotangents)
+
+
+@pytest.mark.parametrize("batch, r, w, s", CASES)
+def test_gradients_equal_autodiff_in_float64(batch, r, w, s):
+    with jax.enable_x64(True):
+        args = _inputs(np.random.default_rng(0), batch, 10, 4, r, w, s)
+        out, want_out, got, want = _vjps(args, seed=1)
+        chex.assert_trees_all_close(out, want_out, rtol=1e-12, atol=1e-14)  # the same forward
+        chex.assert_trees_all_equal_shapes_and_dtypes(got, want)
+        errors = _relative_errors(got, want)
+        assert max(jax.tree.leaves(errors)) < 1e-10, errors
+
+
+@pytest.mark.parametrize("batch, r, w, s", CASES[:2])
+def test_check_grads(batch, r, w, s):
+    with jax.enable_x64(True):
+        args = _inputs(np.random.default_rng(2), batch, 7, 3, r, w, s)
+        check_grads(ms.memory_step, args, order=1, modes=["rev"], eps=1e-6)
+
+
+def test_under_vmap_and_jit():
+    with jax.enable_x64(True):
+        args = _inputs(np.random.default_rng(3), (4,), 9, 5, 2, 3, 2)
+        rng = np.random.default_rng(4)
+        # A scalar loss of every output, so that each gets a cotangent.
+        weights = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape[1:])), heads.memory_step(*args))
+
+        def loss(step):
+            def f(*one):
+                return sum(jnp.sum(o * c) for o, c in zip(step(*one), weights, strict=True))
+
+            return f
+
+        argnums = tuple(range(5))
+        want = jax.vmap(jax.grad(loss(heads.memory_step), argnums))(*args)
+        got = jax.jit(jax.vmap(jax.grad(loss(ms.memory_step), argnums)))(*args)
+        assert max(jax.tree.leaves(_relative_errors(got, want))) < 1e-10
+        # vmap of the custom step outside the gradient too, and jit inside.
+        grad_sum = jax.grad(lambda *a: jnp.sum(jax.vmap(jax.jit(loss(ms.memory_step)))(*a)), argnums)
+        assert max(jax.tree.leaves(_relative_errors(grad_sum(*args), want))) < 1e-10
+
+
+def _float64_model(monkeypatch):
+    """The model computes memory and addressing in float32 by design; for a float64 comparison of the
+    whole model, its modules' float32 is float64 here."""
+    names = [name for name in dir(jnp) if not name.startswith("_")]
+    patched = types.SimpleNamespace(**{name: getattr(jnp, name) for name in names})
+    patched.float32 = jnp.float64
+    monkeypatch.setattr(heads, "jnp", patched)
+    monkeypatch.setattr(core, "jnp", patched)
+
+
+@pytest.mark.parametrize("r, w, s", [(1, 1, 1), (2, 3, 2)])
+def test_model_gradients_equal_autodiff_in_float64(monkeypatch, r, w, s):
+    with jax.enable_x64(True):
+        _float64_model(monkeypatch)
+        spec = dict(
+            output_size=3, memory_size=10, word_size=4, controller_size=8, dtype=jnp.float64,
+            num_read_heads=r, num_write_heads=w, shift_range=s,
+        )  # fmt: skip
+        params = core.init_params(core.NTMSpec(**spec), jax.random.key(0), 5, jnp.float64)
+        inputs = jnp.asarray(np.random.default_rng(5).normal(size=(10, 2, 5)))  # 10 steps, batch 2
+
+        def grads(backward):
+            model = core.NTMSpec(**spec, memory_backward=backward)
+
+            def loss(params):
+                state = core.initial_state(model, params["initial"], (2,))
+                final, logits, _ = core.unroll(params, model, state, inputs)
+                return jnp.sum(jnp.sin(logits)) + jnp.sum(final.memory**2) + jnp.sum(final.read_vectors)
+
+            return jax.jit(jax.value_and_grad(loss))(params)
+
+        (value, got), (want_value, want) = grads("custom"), grads("autodiff")
+        assert got["heads"]["kernel"].dtype == jnp.float64
+        np.testing.assert_allclose(value, want_value, rtol=1e-12)
+        errors = _relative_errors(got, want)
+        assert max(jax.tree.leaves(errors)) < 1e-10, errors
+        chex.assert_trees_all_close(grads("remat")[1], want, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_gradients_on_the_papers_copy_size():
+    # The copy model's memory step: 128 x 20 memory, one read and one write head, batch 4.
+    args = _inputs(np.random.default_rng(6), (4,), 128, 20, 1, 1, 1, dtype=np.float32)
+    _, _, got, want = _vjps(args, seed=7)
+    errors = _relative_errors(got, want)
+    assert max(jax.tree.leaves(errors)) < 1e-5, errors
+    with jax.enable_x64(True):  # and as close to the float64 gradients
+        _, _, exact, _ = _vjps(jax.tree.map(lambda x: x.astype(jnp.float64), args), seed=7)
+        got = jax.tree.map(lambda x: x.astype(jnp.float64), got)
+        assert max(jax.tree.leaves(_relative_errors(got, exact))) < 1e-5
+    # And the whole copy model's parameter gradients over a few steps.
+    spec = core.NTMSpec(output_size=9)
+    params = core.init_params(spec, jax.random.key(1), 10)
+    inputs = jnp.asarray(np.random.default_rng(8).normal(size=(6, 2, 10)).astype(np.float32))
+
+    def grads(backward):
+        model = core.NTMSpec(output_size=9, memory_backward=backward)
+
+        def loss(params):
+            state = core.initial_state(model, params["initial"], (2,))
+            _, logits, _ = core.unroll(params, model, state, inputs)
+            return jnp.sum(jnp.sin(logits))
+
+        return jax.jit(jax.grad(loss))(params)
+
+    errors = _relative_errors(grads("custom"), grads("autodiff"))
+    assert max(jax.tree.leaves(errors)) < 1e-5, errors
+
+
+@pytest.fixture
+def debug_nans():
+    jax.config.update("jax_debug_nans", True)
+    yield
+    jax.config.update("jax_debug_nans", False)
+
+
+def _finite_grads(args):
+    def loss(*a):
+        memory, read_w, write_w, reads = ms.memory_step(*a)
+        return jnp.sum(memory**2) + jnp.sum(jnp.sin(read_w)) + jnp.sum(write_w[..., 0]) + jnp.sum(reads)
+
+    grads = jax.jit(jax.grad(loss, argnums=tuple(range(5))))(*args)
+    chex.assert_tree_all_finite(grads)
+    return grads
+
+
+def test_no_nan_at_the_edges(debug_nans):
+    rng = np.random.default_rng(9)
+    memory, read_w, write_w, read, write = _inputs(rng, (2,), 16, 5, 2, 2, 1, dtype=np.float32)
+    # Zero memory rows (and an all-zero memory), a zero key.
+    _finite_grads((memory.at[:, ::2].set(0.0), read_w, write_w, read, write))
+    zero_key = read._replace(key=jnp.zeros_like(read.key))
+    _finite_grads((jnp.zeros_like(memory), read_w, write_w, zero_key, write))
+    # gamma 50 on weights near 1e-3, and a weighting with exact zeros.
+    flat = (1e-3 * (1 + 0.1 * rng.uniform(size=read_w.shape))).astype(np.float32)
+    sharp = read._replace(gamma=jnp.full_like(read.gamma, 50.0), gate=jnp.zeros_like(read.gate))
+    _finite_grads((memory, flat, write_w.at[..., 1:].set(0.0), sharp, write._replace(gamma=write.gamma + 49)))
+    # Huge strengths, and an erase of exactly 1 on a weighting of exactly 1 (an erase factor of 0).
+    one_hot = jnp.zeros_like(write_w).at[..., 3].set(1.0)
+    strong = write._replace(
+        strength=jnp.full_like(write.strength, 1e4),
+        erase=jnp.ones_like(write.erase),
+        gate=jnp.zeros_like(write.gate),
+        shift=jnp.zeros_like(write.shift).at[..., 1].set(1.0),
+        gamma=jnp.ones_like(write.gamma),
+    )
+    grads = _finite_grads((memory, read_w, one_hot, read._replace(strength=read.strength * 1e4), strong))
+    assert np.all(np.asarray(grads[0])[:, 3] == 0.0)  # row 3 was wholly erased by both heads
