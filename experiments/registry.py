@@ -27,8 +27,9 @@ QUICK = ("copy", "repeat_copy")
 
 # name -> command-line flags of experiments.train; each task's recipe is in its config
 # (experiments/configs/<task>.py). Runs that converge stop once every seed has stayed converged; the others
-# stop at a budget of steps or minutes, whichever comes first. The copy baseline trains for as many
-# sequences as the copy NTM saw (12,000); the n-gram and priority sort baselines for a budget of minutes.
+# stop at a budget of steps or minutes, whichever comes first. Each LSTM baseline's step budget is the
+# number of sequences its NTM saw when the baseline was launched (copy 12,000; n-grams 75,000, before the
+# NTM's run was resumed to 91,287; priority sort 55,478), capped by minutes.
 EXPERIMENTS: dict[str, list[str]] = {
     "copy": ["--task", "copy", "--seeds", "5"],
     "copy_feedforward": ["--task", "copy", "--seeds", "5", "--controller", "feedforward"],

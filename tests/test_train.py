@@ -118,6 +118,23 @@ def test_a_non_finite_gradient_skips_the_update_and_is_counted(optimizer):
     assert int(train.skipped_updates(state)) == 2
 
 
+def test_the_compiled_step_skips_only_the_seed_whose_gradient_is_not_finite():
+    config = dataclasses.replace(config_lib.task_config("copy", smoke=True), seeds=2, length_buckets=1)
+    trainer = train.Trainer(config)
+    state = trainer.init_state()
+    before = jax.tree.map(np.asarray, state.params)
+    batch = trainer.batch(0)
+    inputs = np.asarray(batch.inputs).copy()
+    inputs[0] = np.nan  # seed 0's sequences only: its loss and gradient are NaN
+    state, stats = trainer.train_step(state, batch._replace(inputs=inputs))
+    assert np.asarray(stats["skipped_updates"]).tolist() == [1, 0]
+    after = jax.tree.map(np.asarray, state.params)
+    same = jax.tree.leaves(jax.tree.map(lambda a, b: np.array_equal(a[0], b[0]), before, after))
+    moved = jax.tree.leaves(jax.tree.map(lambda a, b: not np.array_equal(a[1], b[1]), before, after))
+    assert all(same) and any(moved)
+    assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(after))
+
+
 def test_skipped_updates_are_logged_per_seed(tmp_path):
     config = dataclasses.replace(config_lib.task_config("copy", smoke=True), seeds=2)
     summary = train.train(config, tmp_path / "run", progress=False)
