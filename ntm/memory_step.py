@@ -29,7 +29,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ntm import heads
+from ntm import addressing, heads
 from ntm.addressing import LOG_EPSILON, NORM_EPSILON
 from ntm.state import ReadHeadParams, WriteHeadParams
 
@@ -160,24 +160,11 @@ def shift_vjp(weights: jax.Array, shift_weights: jax.Array, d_out: jax.Array) ->
     return d_weights, d_shift
 
 
-def sharpen(weights: jax.Array, gamma: jax.Array) -> jax.Array:
-    """Eq. (9) in log space, ``softmax(gamma log(w~ + LOG_EPSILON))``, as :func:`ntm.addressing.sharpen`.
-
-    Args:
-      weights: ``[..., K, N]``.
-      gamma: ``[..., K]``.
-
-    Returns:
-      ``[..., K, N]``.
-    """
-    return jax.nn.softmax(gamma[..., None] * jnp.log(weights + LOG_EPSILON), axis=-1)
-
-
 def sharpen_vjp(
     weights: jax.Array, gamma: jax.Array, out: jax.Array, d_out: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
-    """VJP of :func:`sharpen`: with ``z = gamma log(w~ + eps)``, ``d_gamma = sum_i d_z log(w~ + eps)``
-    and ``d_w~ = gamma d_z / (w~ + eps)``.
+    """VJP of :func:`ntm.addressing.sharpen`: with ``z = gamma log(w~ + eps)``,
+    ``d_gamma = sum_i d_z log(w~ + eps)`` and ``d_w~ = gamma d_z / (w~ + eps)``.
 
     Args:
       weights: ``[..., K, N]``, the shifted weighting w~.
@@ -303,7 +290,7 @@ def address(memory: jax.Array, previous: jax.Array, params) -> Addressing:
     gate = params.gate[..., None]
     interpolated = gate * content.weights + (1.0 - gate) * previous
     shifted = shift(interpolated, params.shift)
-    return Addressing(content, interpolated, shifted, sharpen(shifted, params.gamma))
+    return Addressing(content, interpolated, shifted, addressing.sharpen(shifted, params.gamma))
 
 
 def address_vjp(memory: jax.Array, previous: jax.Array, params, kept: Addressing, d_out: jax.Array):
