@@ -104,6 +104,12 @@ class RunLog:
         self.tensorboard.close()
 
 
+def skipped_updates(opt_state):
+    """Updates skipped so far for a non-finite gradient: the count of ``optax.apply_if_finite``, which
+    ``experiments.train.build_optimizer`` wraps around the optimiser (any seed axis)."""
+    return opt_state.total_notfinite
+
+
 def run_summary(
     run: RunDir, config: TrainConfig, state, step: int, convergence: Convergence, wall: float, earlier: float
 ) -> dict:
@@ -135,8 +141,7 @@ def run_summary(
         "relapses": convergence.relapses,
         "worst_bit_errors_after_first_below": convergence.worst_after,
         "best_eval_cost": np.asarray(state.best_cost).tolist(),
-        # optax.apply_if_finite's count (train.build_optimizer): updates skipped for a non-finite gradient
-        "skipped_updates": np.asarray(state.opt_state.total_notfinite).tolist(),
+        "skipped_updates": np.asarray(skipped_updates(state.opt_state)).tolist(),
         "final_eval": last,
         "parameters": sum(x.size for x in jax.tree.leaves(state.params)) // config.seeds,
     }

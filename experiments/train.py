@@ -42,7 +42,7 @@ from experiments import config as config_lib
 from experiments.config import TrainConfig
 from experiments.convergence import Convergence
 from experiments.rundir import RunDir, read_jsonl
-from experiments.runlog import RunLog, StopRequest, run_summary
+from experiments.runlog import RunLog, StopRequest, run_summary, skipped_updates
 from tasks import buckets as buckets_lib
 from tasks import metrics
 
@@ -135,11 +135,6 @@ def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
             )
         )
     return optax.apply_if_finite(optax.chain(*chain), max_consecutive_errors=NEVER_GIVE_UP)
-
-
-def skipped_updates(opt_state) -> jax.Array:
-    """Updates skipped so far for a non-finite gradient, from ``build_optimizer``'s state (any seed axis)."""
-    return opt_state.total_notfinite
 
 
 def make_mesh(num_devices: int) -> Mesh:
