@@ -151,6 +151,9 @@ RESUMABLE_FIELDS = {
     "eval_splits",
     "remat",
     "memory_backward",
+    # Annealing by hand: the optimiser's state has the same structure at any constant rate (and under the
+    # same schedule), so a run may continue at a smaller one.
+    "learning_rate",
 }
 
 

@@ -4,6 +4,7 @@
     python -m experiments.reproduce --only copy copy_lstm
     python -m experiments.reproduce --quick                # copy and repeat copy, one seed each
     python -m experiments.reproduce --smoke --results /tmp/r   # a minute: the pipeline, not the results
+    python -m experiments.reproduce --only ngrams --resume --minutes 40  # 40 more minutes of a run
 
 Each experiment trains with ``experiments.train`` (several seeds in one program), evaluates with
 ``experiments.evaluate``, copies the small result files and figures to ``RESULTS/<name>/`` (never the
@@ -33,6 +34,14 @@ def main(argv=None) -> int:
         action="store_true",
         help=f"{' and '.join(QUICK)} with one seed each and the default configs, into runs/quick",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue each experiment's run directory from its last checkpoint instead of starting afresh",
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="this session's time budget (replaces the registry's)"
+    )
     parser.add_argument("--results", default=None, help=f"where results go (default {RESULTS})")
     parser.add_argument("--runs", default=None, help="where run directories go (default runs/reproduce)")
     args = parser.parse_args(argv)
@@ -49,9 +58,13 @@ def main(argv=None) -> int:
     summary_path = results / "summary.json"
     for name in names:
         run_dir = pathlib.Path(args.runs) / name
-        if run_dir.exists():
+        if run_dir.exists() and not args.resume:
             shutil.rmtree(run_dir)
         flags = EXPERIMENTS[name] + ["--workdir", str(run_dir), "--no-progress"]
+        if args.resume:
+            flags += ["--resume"]
+        if args.minutes is not None:
+            flags += ["--max-minutes", str(args.minutes)]  # the last of a repeated flag wins
         if args.quick:
             flags += ["--seeds", "1"]
         if args.smoke:
@@ -61,6 +74,9 @@ def main(argv=None) -> int:
             print(f"error: {name} failed", file=sys.stderr)
             return 1
         wall = time.perf_counter() - start
+        if args.resume:  # the earlier sessions' training time too
+            trained = json.loads((run_dir / "summary.json").read_text())
+            wall += trained["wall_seconds"] - trained["wall_seconds_this_session"]
         out = results / name
         out.mkdir(parents=True, exist_ok=True)
         for file in KEEP:

@@ -244,8 +244,16 @@ def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
     assert _run(tmp_path, "--steps", "1") == 0
     assert _run(tmp_path, "--steps", "2") == 2
     assert "already holds checkpoints: pass --resume" in capsys.readouterr().err
-    assert _run(tmp_path, "--steps", "2", "--resume", "--learning-rate", "0.5") == 2
-    assert "learning_rate: checkpoint has 0.0003, command line has 0.5" in capsys.readouterr().err
+    assert _run(tmp_path, "--steps", "2", "--resume", "--memory-size", "9") == 2
+    assert "memory_size: checkpoint has 16, command line has 9" in capsys.readouterr().err
+
+
+def test_a_resumed_run_may_change_its_learning_rate(tmp_path):
+    """Annealing by hand: the optimiser state carries over, the new rate applies from the resumed step."""
+    assert _run(tmp_path, "--steps", "2", "--checkpoint-every", "2") == 0
+    assert _run(tmp_path, "--steps", "4", "--resume", "--learning-rate", "0.5") == 0
+    assert train.TrainConfig.from_json((tmp_path / "config.json").read_text()).learning_rate == 0.5
+    assert json.loads((tmp_path / "summary.json").read_text())["steps"] == 4
 
 
 @pytest.mark.parametrize(
