@@ -14,7 +14,7 @@ import pathlib
 import typing
 from typing import Any
 
-MODELS = ("ntm", "lstm")
+MODELS = ("ntm", "dnc", "lstm")
 OPTIMIZERS = ("adam", "rmsprop")
 CLIP_MODES = ("hard", "tanh")
 MEMORY_BACKWARDS = ("custom", "remat", "autodiff")  # ntm.core.MEMORY_BACKWARDS (this module imports no JAX)
@@ -26,7 +26,7 @@ class TrainConfig:
 
     task: str = "copy"
     task_options: dict = dataclasses.field(default_factory=dict)  # overrides of the task's config
-    model: str = "ntm"  # "ntm" or "lstm" (the stacked-LSTM baseline)
+    model: str = "ntm"  # "ntm", "dnc" or "lstm" (the stacked-LSTM baseline)
     # NTM (the paper's copy model: LSTM 100, memory 128 x 20, one read and one write head).
     controller: str = "lstm"  # "lstm" or "feedforward"
     controller_size: int = 100
@@ -102,10 +102,10 @@ class TrainConfig:
 
     @property
     def model_label(self) -> str:
-        """``"NTM (lstm controller)"``, ``"NTM (feedforward controller)"`` or ``"LSTM 3 x 256"``."""
+        """``"NTM (lstm controller)"``, ``"DNC (feedforward controller)"``, ``"LSTM 3 x 256"``, ..."""
         if self.model == "lstm":
             return f"LSTM {self.lstm_layers} x {self.lstm_hidden_size}"
-        return f"NTM ({self.controller} controller)"
+        return f"{self.model.upper()} ({self.controller} controller)"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

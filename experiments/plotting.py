@@ -75,26 +75,31 @@ def rows_in_use(weights: np.ndarray, threshold: float = 0.1, margin: int = 2) ->
 def memory_picture(trace, inputs, targets, outputs, path: pathlib.Path, title: str):
     """The paper's Fig. 6 layout: inputs and outputs above, write and read weightings below.
 
-    Each head's panel shows the rows it focused on (``rows_in_use``), not all N.
+    Each head's panel shows the rows it focused on (``rows_in_use``), not all N. A DNC's trace adds the
+    usage of those rows and each read head's modes (backward, content, forward) over time.
 
     Args:
-      trace: StepTrace of one sequence, time first (``read_weights [T, R, N]``, ...).
+      trace: StepTrace (or DNCTrace) of one sequence, time first (``read_weights [T, R, N]``, ...).
       inputs, targets, outputs: ``[T, C]`` arrays of that sequence (outputs as probabilities).
     """
     read_w = np.asarray(trace.read_weights)
     write_w = np.asarray(trace.write_weights)
     heads = [(f"write head {h}", write_w[:, h]) for h in range(write_w.shape[1])]
+    if hasattr(trace, "usage"):
+        heads.append(("usage", np.asarray(trace.usage)))
     heads += [(f"read head {h}", read_w[:, h]) for h in range(read_w.shape[1])]
-    rows = 3 + len(heads)
-    fig, axes = plt.subplots(rows, 1, figsize=(9, 1.4 * 3 + 2.2 * len(heads)), sharex=True)
+    modes = np.asarray(trace.read_modes) if hasattr(trace, "read_modes") else np.zeros((0, 0, 3))
+    rows = 3 + len(heads) + modes.shape[1]
+    height = 1.4 * 3 + 2.2 * len(heads) + 1.0 * modes.shape[1]
+    fig, axes = plt.subplots(rows, 1, figsize=(9, height), sharex=True)
     sequences = (("inputs", inputs), ("targets", targets), ("outputs", outputs))
     for ax, (label, data) in zip(axes[:3], sequences, strict=True):
         ax.imshow(np.asarray(data).T, aspect="auto", cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         ax.set_ylabel(label)
         ax.set_yticks([])
     last = None
-    for ax, (label, weights) in zip(axes[3:], heads, strict=True):
-        rows = rows_in_use(weights)
+    for ax, (label, weights) in zip(axes[3 : 3 + len(heads)], heads, strict=True):
+        rows = rows_in_use(weights) if label != "usage" else rows_in_use(write_w.max(axis=1))
         last = ax.imshow(
             weights[:, rows].T,
             aspect="auto",
@@ -106,6 +111,10 @@ def memory_picture(trace, inputs, targets, outputs, path: pathlib.Path, title: s
         ticks = np.linspace(0, len(rows) - 1, min(len(rows), 5)).round().astype(int)
         ax.set_yticks(ticks, [str(r) for r in rows[ticks]])  # memory row numbers, wrapping past N-1
         ax.set_ylabel(f"{label}\nrow")
+    for h, ax in enumerate(axes[3 + len(heads) :]):
+        ax.imshow(modes[:, h].T, aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_yticks([0, 1, 2], ["backward", "content", "forward"])
+        ax.set_ylabel(f"read head {h}\nmode")
     axes[-1].set_xlabel("time step")
     if last is not None:
         fig.colorbar(last, ax=axes, shrink=0.5, label="weighting (fixed scale 0-1)")

@@ -64,9 +64,12 @@ class TrainState(NamedTuple):
 # Model, optimiser, devices
 
 
-# The NTMSpec fields set from the TrainConfig field of the same name.
+# The NTMSpec and DNCSpec fields set from the TrainConfig field of the same name.
 NTM_OPTIONS = tuple(
     f.name for f in dataclasses.fields(ntm.core.NTMSpec) if f.name not in ("output_size", "dtype")
+)
+DNC_OPTIONS = tuple(
+    f.name for f in dataclasses.fields(ntm.DNCSpec) if f.name not in ("output_size", "dtype")
 )
 
 
@@ -83,9 +86,11 @@ def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
             dtype=dtype,
         )
     else:
-        # Every option of the NTM's spec is a TrainConfig field of the same name (tests/test_train.py).
-        options = {name: getattr(config, name) for name in NTM_OPTIONS}
-        cell = ntm.NTMCell(output_size=task.output_size, dtype=dtype, **options)
+        # Every option of the NTM's and the DNC's specs is a TrainConfig field of the same name
+        # (tests/test_train.py).
+        cell_type, names = (ntm.DNCCell, DNC_OPTIONS) if config.model == "dnc" else (ntm.NTMCell, NTM_OPTIONS)
+        options = {name: getattr(config, name) for name in names}
+        cell = cell_type(output_size=task.output_size, dtype=dtype, **options)
     return ntm.Sequence(cell, remat=config.remat)
 
 

@@ -1,18 +1,36 @@
 """Neural Turing Machines in JAX.
 
-The maths lives in pure functions (``ntm.addressing``, ``ntm.memory``, ``ntm.heads``, ``ntm.core``);
-``ntm.NTMCell`` (Flax Linen) and ``ntm.nnx.NTMCell`` (Flax NNX) wrap them as recurrent cells.
+The maths lives in pure functions: one core (``ntm.core``: controller, output layer, learned initial
+state, scan) and two memory access modules, the NTM's (``ntm.ntm_access`` over ``ntm.heads``,
+``ntm.addressing``, ``ntm.memory``) and the DNC's (``ntm.dnc_access`` over ``ntm.dnc``).
+``ntm.NTMCell``/``ntm.DNCCell`` (Flax Linen) and ``ntm.nnx.NTMCell``/``ntm.nnx.DNCCell`` (Flax NNX) wrap
+them as recurrent cells.
 """
 
-from ntm import addressing, baseline, controllers, core, dnc, heads, memory
+from ntm import addressing, baseline, controllers, core, dnc, dnc_access, heads, memory, ntm_access
 from ntm.compiler import compiler_options
 from ntm.core import NTMSpec
-from ntm.linen import NTMCell, Sequence, StackedLSTMCell
-from ntm.state import LSTMState, NTMState, ReadHeadParams, StepTrace, WriteHeadParams
+from ntm.dnc_access import DNCSpec
+from ntm.linen import DNCCell, NTMCell, Sequence, StackedLSTMCell
+from ntm.state import (
+    DNCInterface,
+    DNCState,
+    DNCTrace,
+    LSTMState,
+    NTMState,
+    ReadHeadParams,
+    StepTrace,
+    WriteHeadParams,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DNCCell",
+    "DNCInterface",
+    "DNCSpec",
+    "DNCState",
+    "DNCTrace",
     "LSTMState",
     "NTMCell",
     "NTMSpec",
@@ -28,6 +46,8 @@ __all__ = [
     "controllers",
     "core",
     "dnc",
+    "dnc_access",
     "heads",
     "memory",
+    "ntm_access",
 ]

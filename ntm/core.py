@@ -1,4 +1,12 @@
-"""The NTM as pure functions of a parameter dict: the one implementation behind the Linen and NNX cells.
+"""The model every memory shares, as pure functions of a parameter dict: the one implementation behind
+the Linen and NNX cells of the NTM and of the DNC.
+
+The core is the controller, the interface layer, the output layer, the learned initial state and the
+scan. What differs between memories is the memory access: how the interface vector becomes weightings,
+reads and writes, and what state that carries. It is the spec's ``access`` module: ``ntm.ntm_access``
+for :class:`NTMSpec` (heads with content and location addressing), ``ntm.dnc_access`` for
+:class:`ntm.dnc_access.DNCSpec` (allocation through usage, temporal links); ``ntm.ntm_access``'s
+docstring lists the functions an access module provides.
 
 Parameters are a nested dict::
 
@@ -11,20 +19,21 @@ Parameters are a nested dict::
         },
         "layer_1": {...}, ...,
       },
-      "heads":  {"kernel": [H, P], "bias": [P]},       # controller output -> raw head parameters
+      "heads":  {"kernel": [H, P], "bias": [P]},       # controller output -> interface vector
       "output": {"kernel": [H + R*M, O], "bias": [O]}, # [controller output, read vectors] -> logits
       "initial": {                                     # learned initial state (biases)
         "read_vectors": [R, M],
-        "read_weight_logits": [R, N], "write_weight_logits": [W, N],
+        "read_weight_logits": [R, N], "write_weight_logits": [W, N],   # the NTM's access only
         "controller_hidden": [L, H], "controller_cell": [L, H],   # LSTM controller only
         "memory": [N, M],                              # memory_init "learned" or "random" only
       },
     }
 
-At each step the controller sees the external input and the previous step's read vectors; the write
-heads address and write memory, the read heads address and read the written memory, and the output is a
-linear function of the controller output and the new read vectors. Raw head parameters and output
-logits are kept within ``+-clip_value`` (:func:`bound`).
+At each step the controller sees the external input and the previous step's read vectors; the memory
+access writes and then reads memory (for the NTM: the write heads address and write, the read heads
+address and read the written memory), and the output is a linear function of the controller output and
+the new read vectors. The interface vector (for the NTM, the raw head parameters) and the output logits
+are kept within ``+-clip_value`` (:func:`bound`).
 
 The first controller layer's input is ``[x, read vectors]``; its two kernels are kept apart, so that F
 is the rows of ``layer_0/kernel`` (as for the stacked-LSTM baseline, which has no reads). They are drawn
@@ -41,8 +50,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ntm import controllers, heads
-from ntm import memory_step as custom_memory_step
+from ntm import controllers, heads, ntm_access
 from ntm.state import LSTMState, NTMState, StepTrace
 
 MEMORY_INITS = ("constant", "learned", "random")
@@ -56,9 +64,6 @@ PARAM_GROUPS = ("controller", "heads", "output", "initial")
 RANDOM_MEMORY_STDDEV = 0.5
 # ... drawn once from this seed, the same for every model (see init_initial).
 MEMORY_DRAW_SEED = 20141020
-# Logit of row 0 above the others in the initial weightings, so that location-based addressing has a
-# starting point (a uniform weighting is a fixed point of shift and sharpen).
-INITIAL_WEIGHT_PEAK = 10.0
 
 
 def _check_positive(name: str, value, minimum: int = 1) -> None:
@@ -114,25 +119,18 @@ class NTMSpec:
     dtype: Any = jnp.float32
     memory_backward: str = "custom"
 
+    # The memory access: how the interface vector becomes reads and writes (see ntm.ntm_access).
+    access = ntm_access
+
     def __post_init__(self):
-        _check_positive("output_size", self.output_size)
-        _check_positive("memory_size", self.memory_size)
-        _check_positive("word_size", self.word_size)
-        _check_positive("num_read_heads", self.num_read_heads)
+        check_core_fields(self)
         _check_positive("num_write_heads", self.num_write_heads)
         _check_positive("shift_range", self.shift_range, minimum=0)
-        _check_positive("controller_size", self.controller_size)
-        _check_positive("controller_layers", self.controller_layers)
-        if self.controller not in controllers.CONTROLLERS:
-            raise ValueError(f"controller must be one of {controllers.CONTROLLERS}, got {self.controller!r}")
-        if self.memory_init not in MEMORY_INITS:
-            raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {self.memory_init!r}")
         if 2 * self.shift_range + 1 > self.memory_size:
             raise ValueError(
                 f"shift_range={self.shift_range} allows {2 * self.shift_range + 1} shifts, more than "
                 f"memory_size={self.memory_size} rows"
             )
-        check_clip(self.clip_value, self.clip_mode)
         if self.memory_backward not in MEMORY_BACKWARDS:
             raise ValueError(
                 f"memory_backward must be one of {MEMORY_BACKWARDS}, got {self.memory_backward!r}"
@@ -152,6 +150,21 @@ class NTMSpec:
     def head_params_size(self) -> int:
         """P, the width of the raw head-parameter vector."""
         return self.head_layout.size
+
+
+def check_core_fields(spec) -> None:
+    """Raise a ValueError naming the first bad field of those every memory's spec shares with the core:
+    output_size, memory_size, word_size, num_read_heads, controller, controller_size, controller_layers,
+    clip_value, clip_mode and memory_init."""
+    for name in ("output_size", "memory_size", "word_size", "num_read_heads"):
+        _check_positive(name, getattr(spec, name))
+    _check_positive("controller_size", spec.controller_size)
+    _check_positive("controller_layers", spec.controller_layers)
+    if spec.controller not in controllers.CONTROLLERS:
+        raise ValueError(f"controller must be one of {controllers.CONTROLLERS}, got {spec.controller!r}")
+    if spec.memory_init not in MEMORY_INITS:
+        raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {spec.memory_init!r}")
+    check_clip(spec.clip_value, spec.clip_mode)
 
 
 def check_clip(clip_value, clip_mode) -> None:
@@ -185,12 +198,11 @@ def _dense(key, fan_in: int, fan_out: int, dtype) -> dict:
 
 
 def init_initial(spec: NTMSpec, key: jax.Array, dtype=jnp.float32) -> dict:
-    """Initial values of the learned initial state (the ``"initial"`` group)."""
-    peaked = jnp.full((spec.memory_size,), -INITIAL_WEIGHT_PEAK).at[0].set(0.0)
+    """Initial values of the learned initial state (the ``"initial"`` group): the core's (read vectors,
+    controller state, memory) and the memory access's own (``spec.access.init_initial``)."""
     group = {
         "read_vectors": jnp.zeros((spec.num_read_heads, spec.word_size), dtype),
-        "read_weight_logits": jnp.tile(peaked, (spec.num_read_heads, 1)).astype(dtype),
-        "write_weight_logits": jnp.tile(peaked, (spec.num_write_heads, 1)).astype(dtype),
+        **spec.access.init_initial(spec, dtype),
     }
     if spec.controller == "lstm":
         shape = (spec.controller_layers, spec.controller_size)
@@ -219,7 +231,7 @@ def init_params(spec: NTMSpec, key: jax.Array, input_size: int, dtype=jnp.float3
     first["kernel"], first["read_kernel"] = first["kernel"][:input_size], first["kernel"][input_size:]
     return {
         "controller": controller,
-        "heads": _dense(k_heads, h, spec.head_params_size, dtype),
+        "heads": _dense(k_heads, h, spec.access.interface_size(spec), dtype),
         "output": _dense(k_out, h + spec.read_size, spec.output_size, dtype),
         "initial": init_initial(spec, k_init, dtype),
     }
@@ -229,16 +241,16 @@ def init_params(spec: NTMSpec, key: jax.Array, input_size: int, dtype=jnp.float3
 # State
 
 
-def initial_state(spec: NTMSpec, initial: dict, batch_shape: tuple[int, ...]) -> NTMState:
+def initial_state(spec: NTMSpec, initial: dict, batch_shape: tuple[int, ...]):
     """The state at the start of a sequence, from the ``"initial"`` parameter group.
 
     Args:
-      spec: the configuration.
+      spec: the configuration (an NTM's or a DNC's).
       initial: the ``"initial"`` group of the parameters (or of ``init_initial``).
       batch_shape: leading batch dimensions, e.g. ``(B,)`` or ``()``.
 
     Returns:
-      ``NTMState`` with the leading dimensions ``batch_shape``.
+      the access's state (``NTMState``, ``DNCState``) with the leading dimensions ``batch_shape``.
     """
     batch_shape = tuple(batch_shape)
 
@@ -262,13 +274,8 @@ def initial_state(spec: NTMSpec, initial: dict, batch_shape: tuple[int, ...]) ->
         )
     else:
         ctrl = ()
-    return NTMState(
-        memory=tile(memory),
-        read_weights=tile(jax.nn.softmax(initial["read_weight_logits"].astype(f32), axis=-1)),
-        write_weights=tile(jax.nn.softmax(initial["write_weight_logits"].astype(f32), axis=-1)),
-        read_vectors=tile(initial["read_vectors"].astype(f32)),
-        controller=ctrl,
-    )
+    read_vectors = tile(initial["read_vectors"].astype(f32))
+    return spec.access.initial_state(spec, initial, tile(memory), read_vectors, ctrl)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -289,25 +296,16 @@ def project_inputs(params: dict, spec: NTMSpec, inputs: jax.Array) -> jax.Array:
     return inputs.astype(spec.dtype) @ kernel.astype(spec.dtype)
 
 
-def memory_step(spec: NTMSpec):
-    """The memory side of one step as :attr:`NTMSpec.memory_backward` differentiates it; the signature
-    and outputs of :func:`ntm.heads.memory_step`."""
-    if spec.memory_backward == "custom":
-        return custom_memory_step.memory_step
-    if spec.memory_backward == "remat":
-        return jax.checkpoint(heads.memory_step)
-    return heads.memory_step
-
-
-def step_projected(
-    params: dict, spec: NTMSpec, state: NTMState, projected: jax.Array
-) -> tuple[NTMState, jax.Array, StepTrace]:
+def step_projected(params: dict, spec: NTMSpec, state, projected: jax.Array):
     """One time step, given the projected external input.
+
+    The controller reads the projected input and the previous read vectors; its output becomes the
+    bounded interface vector, which the memory access (``spec.access``) turns into reads and writes.
 
     Args:
       params: all parameters.
       spec: the configuration.
-      state: the state after the previous step, batch dimensions ``...``.
+      state: the state after the previous step (``NTMState``, ``DNCState``), batch dimensions ``...``.
       projected: ``[..., G]`` from :func:`project_inputs`.
 
     Returns:
@@ -320,14 +318,11 @@ def step_projected(
     h, ctrl_state = controllers.controller_step(ctrl_params, spec.controller, state.controller, projected)
     head_params = _cast(params["heads"], spec.dtype)
     raw = h @ head_params["kernel"] + head_params["bias"]
-    raw = bound(raw, spec.clip_value, spec.clip_mode)
-    read_p, write_p = spec.head_layout.split(raw)
-    memory, read_w, write_w, read_vectors = memory_step(spec)(
-        state.memory, state.read_weights, state.write_weights, read_p, write_p
-    )
-    new_state = NTMState(memory, read_w, write_w, read_vectors, ctrl_state)
-    features = jnp.concatenate([h, read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)], axis=-1)
-    trace = StepTrace(read_w, write_w, write_p.erase, write_p.add, read_vectors, memory)
+    interface = bound(raw, spec.clip_value, spec.clip_mode)
+    new_state, trace = spec.access.step(spec, state, interface)
+    new_state = new_state._replace(controller=ctrl_state)
+    read_vectors = new_state.read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)
+    features = jnp.concatenate([h, read_vectors], axis=-1)
     return new_state, features, trace
 
 

@@ -1,4 +1,5 @@
-"""Flax Linen cells over the pure core: :class:`NTMCell`, :class:`StackedLSTMCell` and :class:`Sequence`.
+"""Flax Linen cells over the pure core: :class:`NTMCell`, :class:`DNCCell`, :class:`StackedLSTMCell` and
+:class:`Sequence`.
 
 Example, an NTM inside your own model::
 
@@ -22,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ntm import baseline, core
+from ntm import baseline, core, dnc_access
 
 
 class _PureCell(nn.RNNCellBase):
@@ -206,7 +207,7 @@ class Sequence(nn.Module):
     """A whole-sequence model: runs ``cell`` over ``[..., T, F]`` from its learned initial state.
 
     Attributes:
-      cell: an :class:`NTMCell` or :class:`StackedLSTMCell`.
+      cell: an :class:`NTMCell`, :class:`DNCCell` or :class:`StackedLSTMCell`.
       remat: recompute each time step in the backward pass (see :meth:`NTMCell.unroll`).
     """
 
@@ -217,3 +218,36 @@ class Sequence(nn.Module):
         """Returns ``logits [..., T, O]``, and the per-step trace too if ``return_trace``."""
         _, logits, trace = self.cell.unroll(inputs, return_trace=return_trace, remat=self.remat)
         return (logits, trace) if return_trace else logits
+
+
+class DNCCell(_PureCell):
+    """A Differentiable Neural Computer (Graves et al. 2016) as a Flax Linen recurrent cell.
+
+    The NTM cell's core (controller, output layer, learned initial state) with the DNC's memory access
+    (``ntm.dnc_access``): one write head that allocates free rows or writes by content, R read heads that
+    read by content or along the temporal links. The interface of :class:`NTMCell` (``nn.RNN``, ``jit``,
+    ``grad``, ``vmap``, :meth:`initial_state`, :meth:`unroll`); the carry is an :class:`ntm.DNCState`,
+    the trace an :class:`ntm.state.DNCTrace` (usage and read modes as well as the weightings).
+
+    Attributes:
+      output_size, memory_size, word_size, num_read_heads, controller, controller_size,
+      controller_layers, clip_value, clip_mode, memory_init, memory_init_value, dtype, param_dtype: as for
+        :class:`NTMCell` (see :class:`ntm.dnc_access.DNCSpec`).
+    """
+
+    output_size: int
+    memory_size: int = 128
+    word_size: int = 20
+    num_read_heads: int = 1
+    controller: str = "lstm"
+    controller_size: int = 100
+    controller_layers: int = 1
+    clip_value: float = 20.0
+    clip_mode: str = "tanh"
+    memory_init: str = "constant"
+    memory_init_value: float = 1e-6
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    _pure = core
+    _spec_type = dnc_access.DNCSpec

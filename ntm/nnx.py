@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from ntm import baseline, core
+from ntm import baseline, core, dnc_access
 
 
 class _PureCell(nnx.RNNCellBase):
@@ -82,6 +82,32 @@ class NTMCell(_PureCell):
         **options,
     ):
         spec = core.NTMSpec(output_size=output_size, **options)
+        super().__init__(spec, in_features, param_dtype, rngs)
+
+
+class DNCCell(_PureCell):
+    """A Differentiable Neural Computer as a Flax NNX recurrent cell; see ``ntm.DNCCell``.
+
+    Args:
+      in_features: F, input features per step.
+      output_size: O.
+      rngs: ``nnx.Rngs`` for the parameter initialisation.
+      param_dtype: parameter dtype.
+      options: any other field of :class:`ntm.dnc_access.DNCSpec`, with its default there.
+    """
+
+    _pure = core
+
+    def __init__(
+        self,
+        in_features: int,
+        output_size: int,
+        *,
+        param_dtype: Any = jnp.float32,
+        rngs: nnx.Rngs,
+        **options,
+    ):
+        spec = dnc_access.DNCSpec(output_size=output_size, **options)
         super().__init__(spec, in_features, param_dtype, rngs)
 
 

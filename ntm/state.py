@@ -76,3 +76,34 @@ class DNCState(NamedTuple):
     write_weights: jax.Array  # [..., N], the write head's weighting after the last step
     read_vectors: jax.Array  # [..., R, M], what each read head read at the last step
     controller: ControllerState
+
+
+class DNCInterface(NamedTuple):
+    """The DNC's interface vector at one step, after its activations (Graves et al. 2016, Methods)."""
+
+    read_keys: jax.Array  # [..., R, M], unconstrained
+    read_strengths: jax.Array  # [..., R], oneplus, >= 1
+    write_key: jax.Array  # [..., M], unconstrained
+    write_strength: jax.Array  # [...], oneplus, >= 1
+    erase: jax.Array  # [..., M], sigmoid, in (0, 1)
+    write_vector: jax.Array  # [..., M], unconstrained
+    free_gates: jax.Array  # [..., R], sigmoid
+    allocation_gate: jax.Array  # [...], sigmoid
+    write_gate: jax.Array  # [...], sigmoid
+    read_modes: jax.Array  # [..., R, 3], softmax over (backward, content, forward)
+
+
+class DNCTrace(NamedTuple):
+    """What one DNC step did, for plots; the NTM's :class:`StepTrace` fields (with W = 1) and more."""
+
+    read_weights: jax.Array  # [..., R, N]
+    write_weights: jax.Array  # [..., 1, N]
+    erase: jax.Array  # [..., 1, M]
+    add: jax.Array  # [..., 1, M], the write vector
+    read_vectors: jax.Array  # [..., R, M]
+    memory: jax.Array  # [..., N, M], after the write
+    usage: jax.Array  # [..., N], u_t (before this step's write, as the allocation saw it)
+    read_modes: jax.Array  # [..., R, 3], (backward, content, forward)
+    allocation_gate: jax.Array  # [...]
+    write_gate: jax.Array  # [...]
+    free_gates: jax.Array  # [..., R]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from ntm import core, heads
+from ntm import core, heads, ntm_access
 from ntm import memory_step as ms
 from ntm.state import ReadHeadParams, WriteHeadParams
 
@@ -101,6 +101,7 @@ def _float64_model(monkeypatch):
     patched.float32 = jnp.float64
     monkeypatch.setattr(heads, "jnp", patched)
     monkeypatch.setattr(core, "jnp", patched)
+    monkeypatch.setattr(ntm_access, "jnp", patched)
 
 
 @pytest.mark.parametrize("r, w, s", [(1, 1, 1), (2, 3, 2)])

@@ -260,7 +260,7 @@ def test_a_resumed_run_may_change_its_learning_rate(tmp_path):
     "flags, message",
     [
         (["--task", "sort"], "unknown task 'sort'"),
-        (["--model", "gru"], "model must be one of ('ntm', 'lstm'), got 'gru'"),
+        (["--model", "gru"], "model must be one of ('ntm', 'dnc', 'lstm'), got 'gru'"),
         (["--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
         (["--max-minutes", "-1"], "max_minutes must be >= 0 (0: no budget), got -1.0"),
         (["--task-option", "max_lenght=3"], "unknown CopyConfig field(s) ['max_lenght']"),
@@ -393,6 +393,16 @@ def test_more_devices_than_visible_is_a_clear_error():
         train.Trainer(config)
 
 
+def test_dnc_trains_and_evaluates_through_the_command_line(tmp_path, capsys):
+    assert _run(tmp_path, "--steps", "2", "--model", "dnc", "--seeds", "2") == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["model"] == "dnc" and summary["steps"] == 2
+    config = train.TrainConfig.from_json((tmp_path / "config.json").read_text())
+    assert isinstance(train.build_model(config, tasks.get("copy")).cell, ntm.DNCCell)
+    assert evaluate.main([str(tmp_path)]) == 0
+    assert (tmp_path / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_evaluate_writes_the_table_and_figures(tmp_path, capsys):
     assert _run(tmp_path, "--steps", "2", "--seeds", "2", "--eval-splits", "train,length_10,length_120") == 0
     capsys.readouterr()
@@ -504,12 +514,16 @@ def test_config_from_before_memory_backward_keeps_its_backward(remat, backward):
     assert train.TrainConfig.from_json(json.dumps(old)).memory_backward == default
 
 
-def test_every_ntm_option_is_one_training_flag_with_the_same_default():
-    # The spec is written once (ntm.core.NTMSpec); the training config repeats its options under the same
-    # names and defaults, and build_model passes every one, so none can fall through again.
-    spec_fields = {f.name: f.default for f in dataclasses.fields(ntm.core.NTMSpec)}
+@pytest.mark.parametrize(
+    "spec_type, names", [(ntm.core.NTMSpec, "NTM_OPTIONS"), (ntm.DNCSpec, "DNC_OPTIONS")]
+)
+def test_every_spec_option_is_one_training_flag_with_the_same_default(spec_type, names):
+    # Each spec is written once (ntm.NTMSpec, ntm.DNCSpec); the training config repeats their options under
+    # the same names and defaults, and build_model passes every one, so none can fall through again.
+    spec_fields = {f.name: f.default for f in dataclasses.fields(spec_type)}
     config_fields = {f.name: f.default for f in dataclasses.fields(train.TrainConfig)}
-    for name in train.NTM_OPTIONS:
+    assert set(getattr(train, names)) == set(spec_fields) - {"output_size", "dtype"}
+    for name in getattr(train, names):
         assert config_fields[name] == spec_fields[name], name
     assert config_lib.MEMORY_BACKWARDS == ntm.core.MEMORY_BACKWARDS
     config = dataclasses.replace(config_lib.task_config("copy", smoke=True), memory_init_value=0.25)
