@@ -68,9 +68,7 @@ class TrainState(NamedTuple):
 NTM_OPTIONS = tuple(
     f.name for f in dataclasses.fields(ntm.core.NTMSpec) if f.name not in ("output_size", "dtype")
 )
-DNC_OPTIONS = tuple(
-    f.name for f in dataclasses.fields(ntm.DNCSpec) if f.name not in ("output_size", "dtype")
-)
+DNC_OPTIONS = tuple(f.name for f in dataclasses.fields(ntm.DNCSpec) if f.name not in ("output_size", "dtype"))
 
 
 def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
