@@ -2,6 +2,7 @@
 
     python -m experiments.benchmark             # the full table (a few minutes on 2 CPU cores)
     python -m experiments.benchmark --quick     # a one-minute subset
+    python -m experiments.benchmark --sections dnc --out dnc.json   # the DNC against the NTM only
     python -m experiments.benchmark --device gpu --dtype bfloat16 --out results.json
 
 A training step is forward + backward + Adam update on a batch of the copy task's training distribution
@@ -38,7 +39,8 @@ class Case:
     batch_size: int = 32
     memory_size: int = 128
     max_length: int = 20  # copy lengths 1..max_length, padded to 2 * max_length + 1 steps
-    heads: int = 1  # read heads = write heads
+    heads: int = 1  # read heads = write heads (the DNC: read heads, and its one write head)
+    model: str = "ntm"  # or "dnc": the same core with the DNC's memory access
     controller_only: bool = False
     remat: bool = False
     # Ablations: undo one of the speed-ups to measure what it buys.
@@ -62,14 +64,19 @@ def controller_only_unroll(params, spec: core.NTMSpec, state, inputs):
 
 def build(case: Case, dtype):
     task = tasks.get("copy", max_length=case.max_length)
-    spec = core.NTMSpec(
-        output_size=task.output_size,
-        memory_size=case.memory_size,
-        num_read_heads=case.heads,
-        num_write_heads=case.heads,
-        dtype=dtype,
-        memory_backward=case.memory_backward,
-    )
+    if case.model == "dnc":
+        spec = ntm.DNCSpec(
+            output_size=task.output_size, memory_size=case.memory_size, num_read_heads=case.heads, dtype=dtype
+        )
+    else:
+        spec = core.NTMSpec(
+            output_size=task.output_size,
+            memory_size=case.memory_size,
+            num_read_heads=case.heads,
+            num_write_heads=case.heads,
+            dtype=dtype,
+            memory_backward=case.memory_backward,
+        )
     params = core.init_params(spec, jax.random.key(0), task.input_size)
     optimizer = optax.chain(optax.clip_by_global_norm(50.0), optax.adam(1e-3))
 
@@ -173,11 +180,29 @@ def measure_interleaved(cases: list[Case], dtype, repeats: int) -> list[dict]:
     return rows
 
 
+def run_dnc(dtype, repeats: int) -> list[dict]:
+    """The DNC's step against the NTM's, timed interleaved, at batch 1 and 32 and over memory rows N (its
+    link matrix is N x N, the NTM's largest per-step value N x M)."""
+    rows = []
+    for b, n in ((1, 128), (32, 32), (32, 128), (32, 256), (32, 512)):
+        pair = [Case(batch_size=b, memory_size=n), Case(batch_size=b, memory_size=n, model="dnc")]
+        rows += measure_interleaved(pair, dtype, repeats)
+    return rows
+
+
+SECTIONS = ("throughput", "ablation", "scaling", "dnc")
+
+
 def run(args) -> dict:
     dtype = jnp.bfloat16 if args.dtype == "bfloat16" else jnp.float32
     repeats = 5 if args.quick else args.repeats
     batches = (1, 32) if args.quick else (1, 8, 32, 128)
-    rows = {"throughput": [], "ablation": [], "memory_rows": [], "length": [], "heads": []}
+    rows = {"throughput": [], "ablation": [], "memory_rows": [], "length": [], "heads": [], "dnc": []}
+    sections = args.sections or SECTIONS
+    if "dnc" in sections:
+        rows["dnc"] = run_dnc(dtype, repeats)
+    if "throughput" not in sections:
+        return rows
     for b in batches:
         for controller_only in (False, True):
             rows["throughput"].append(
@@ -185,7 +210,7 @@ def run(args) -> dict:
                     Case(batch_size=b, controller_only=controller_only), dtype, repeats, forward_only=True
                 )
             )
-    for b in (1, 32):
+    for b in (1, 32) if "ablation" in sections else ():
         # The shipped step first, then each memory backward with and without the compiler options.
         shipped = Case(batch_size=b)
         cases = [shipped] + [
@@ -195,7 +220,7 @@ def run(args) -> dict:
             if (backward, default_compiler) != (shipped.memory_backward, shipped.default_compiler)
         ]
         rows["ablation"] += measure_interleaved(cases, dtype, repeats)
-    if not args.quick:
+    if not args.quick and "scaling" in sections:
         for n in (32, 128, 512, 1024):
             rows["memory_rows"].append(measure(Case(memory_size=n), dtype, repeats))
         for length in (10, 50, 100, 250, 500):
@@ -214,7 +239,17 @@ def _fmt_bytes(n):
 
 def report(rows: dict) -> str:
     lines = []
+    if rows.get("dnc"):
+        lines.append("DNC against NTM, same core and sizes, one read head (timed interleaved; medians)")
+        for ntm_row, dnc_row in zip(rows["dnc"][::2], rows["dnc"][1::2], strict=True):
+            a, b = ntm_row["train_step_ms"], dnc_row["train_step_ms"]
+            lines.append(
+                f"  batch {ntm_row['batch_size']:>3} N={ntm_row['memory_size']:>4}: NTM {a:8.2f} ms, "
+                f"DNC {b:8.2f} ms  ({b / a:.2f}x)"
+            )
     throughput = rows["throughput"]
+    if not throughput:
+        return "\n".join(lines)
     lines.append("Training step on copy (lengths 1-20, 41 steps), paper's model; medians")
     lines.append(
         f"{'batch':>6} {'model':<16} {'step ms':>9} {'seq/s':>8} {'us/t-step':>10} "
@@ -270,6 +305,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per case (median)")
     parser.add_argument("--device", default=None, help="cpu, gpu or tpu (default: JAX's default)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
+    parser.add_argument(
+        "--sections", nargs="*", choices=SECTIONS, default=None, help="run only these (default: all)"
+    )
     parser.add_argument("--out", default="benchmark.json", help="where to write the JSON results")
     args = parser.parse_args(argv)
     if args.device:

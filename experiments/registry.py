@@ -54,6 +54,15 @@ EXPERIMENTS: dict[str, list[str]] = {
         *("--task", "priority_sort", "--model", "lstm", "--seeds", "1", "--steps", "55478"),
         *("--max-minutes", "20"),
     ],
+    # The DNC on the same core, with the NTM's recipes (each task's config).
+    "copy_dnc": ["--task", "copy", "--model", "dnc", "--seeds", "3", "--max-minutes", "20"],
+    "repeat_copy_dnc": ["--task", "repeat_copy", "--model", "dnc", "--seeds", "3", "--max-minutes", "30"],
+    "associative_recall_dnc": [
+        *("--task", "associative_recall", "--model", "dnc", "--seeds", "3", "--max-minutes", "25"),
+    ],
+    # Memory reuse: four copies in one sequence through 16 memory rows, both memories.
+    "copy_episodes": ["--task", "copy_episodes", "--seeds", "3", "--max-minutes", "20"],
+    "copy_episodes_dnc": ["--task", "copy_episodes", "--model", "dnc", "--seeds", "3", "--max-minutes", "20"],
 }
 
 
@@ -100,4 +109,9 @@ PAPER: dict[str, str] = {
     "ngrams_lstm": "~136 bits/seq",
     "priority_sort": "269,038 params; ~18 bits/seq at 1M sequences",
     "priority_sort_lstm": "~58 bits/seq at 1M sequences",
+    "copy_dnc": "not in the NTM paper; the DNC paper (2016) reports no copy curve",
+    "repeat_copy_dnc": "not in either paper",
+    "associative_recall_dnc": "not in either paper",
+    "copy_episodes": "not a paper experiment: memory reuse (issue 14)",
+    "copy_episodes_dnc": "not a paper experiment: memory reuse (issue 14)",
 }

@@ -10,6 +10,7 @@ from tasks import metrics
 from tasks.associative_recall import AssociativeRecall, AssociativeRecallConfig
 from tasks.base import Batch, Task
 from tasks.copy import Copy, CopyConfig
+from tasks.copy_episodes import CopyEpisodes, CopyEpisodesConfig
 from tasks.ngrams import NgramConfig, Ngrams
 from tasks.priority_sort import PrioritySort, PrioritySortConfig
 from tasks.registry import TASKS, get, names
@@ -22,6 +23,8 @@ __all__ = [
     "Batch",
     "Copy",
     "CopyConfig",
+    "CopyEpisodes",
+    "CopyEpisodesConfig",
     "NgramConfig",
     "Ngrams",
     "PrioritySort",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from tasks.associative_recall import AssociativeRecall
 from tasks.base import Task
 from tasks.copy import Copy
+from tasks.copy_episodes import CopyEpisodes
 from tasks.ngrams import Ngrams
 from tasks.priority_sort import PrioritySort
 from tasks.repeat_copy import RepeatCopy
 
 TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (Copy, RepeatCopy, AssociativeRecall, Ngrams, PrioritySort)
+    cls.name: cls for cls in (Copy, RepeatCopy, AssociativeRecall, Ngrams, PrioritySort, CopyEpisodes)
 }
 
 

@@ -27,6 +27,28 @@ def test_copy_layout_by_hand():
     np.testing.assert_array_equal(y[[0, 1, 2, 5, 6]], 0)
 
 
+def test_copy_episodes_layout_by_hand():
+    task = tasks.get("copy_episodes", num_bits=2, episodes=2, min_length=2, max_length=2, pad_to=12)
+    x, y, m = _one(task)
+    assert task.num_steps == 12 and x.shape == (12, 3) and y.shape == (12, 2)
+    # Episode 0: vectors at steps 0-1, delimiter at 2, recalled at 3-4; episode 1 the same from step 5.
+    np.testing.assert_array_equal(x[:, 2], [0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(m, [0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0])
+    np.testing.assert_array_equal(y[3:5], x[0:2, :2])
+    np.testing.assert_array_equal(y[8:10], x[5:7, :2])
+    np.testing.assert_array_equal(x[[2, 3, 4, 7, 8, 9, 10, 11], :2], 0)
+    assert tasks.get("copy_episodes").num_steps == 4 * 21
+
+
+def test_copy_episodes_lengths_vary_per_episode():
+    task = tasks.get("copy_episodes", episodes=3, min_length=1, max_length=5)
+    batch = task.sample(3, 64)
+    # Scored steps per sequence = the sum of its three episode lengths; delimiters = 3 per sequence.
+    assert (batch.inputs[..., -1].sum(1) == 3).all()
+    scored = batch.mask.sum(1)
+    assert scored.min() >= 3 and scored.max() <= 15 and len(np.unique(scored)) > 4
+
+
 def test_copy_lengths_cover_the_range_and_masks_match():
     task = tasks.get("copy")
     batch = task.sample(3, 512)
@@ -136,7 +158,7 @@ def test_same_seed_same_batch_different_seed_different_batch():
         np.testing.assert_array_equal(k1.inputs, task.sample(jax.random.key(1), 2).inputs)
 
 
-@pytest.mark.parametrize("name", ["copy", "repeat_copy", "associative_recall", "ngrams", "priority_sort"])
+@pytest.mark.parametrize("name", tasks.names())
 def test_shapes_fixed_by_config_and_padding_is_zero(name):
     task = tasks.get(name)
     batch = task.sample(0, 16)
