@@ -22,8 +22,11 @@ from experiments import config as config_lib
 class RunDir:
     """The files of one run."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, writes: bool = True):
+        """``writes``: whether this process writes the logs and config (in a run of several processes,
+        process 0 only); the others read the directory and checkpoint into it."""
         self.path = pathlib.Path(path).absolute()
+        self.writes = writes
         self.config = self.path / "config.json"
         self.metrics = self.path / "metrics.jsonl"
         self.evals = self.path / "eval.jsonl"
@@ -56,15 +59,20 @@ class RunDir:
         if resume and self.summary.exists():
             previous = json.loads(self.summary.read_text())
             earlier = previous.get("wall_seconds", previous.get("wall_seconds_this_session", 0.0))
-        self.config.write_text(config.to_json())
+        if self.writes:
+            self.config.write_text(config.to_json())
         return earlier
 
     def append(self, file: pathlib.Path, record: dict) -> None:
+        if not self.writes:
+            return
         with open(file, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def truncate_logs(self, step: int) -> None:
         """Drop log lines past ``step`` (a resumed run rewrites them)."""
+        if not self.writes:
+            return
         for file in (self.metrics, self.evals):
             if file.exists():
                 lines = [ln for ln in file.read_text().splitlines() if json.loads(ln)["step"] <= step]

@@ -13,6 +13,7 @@ import time
 import jax
 import numpy as np
 
+from experiments import distributed
 from experiments.config import TrainConfig
 from experiments.convergence import Convergence
 from experiments.rundir import RunDir, read_jsonl
@@ -30,11 +31,11 @@ class RunLog:
         from tqdm.auto import tqdm
 
         self.run, self.config = run, config
-        self.tensorboard = TensorBoard(run.path)
+        self.tensorboard = TensorBoard(run.path if run.writes else None)
         self.bar = tqdm(
             total=config.steps,
             initial=start,
-            disable=not progress,
+            disable=not (progress and run.writes),
             desc=f"{config.task} {config.model} x{config.seeds}",
             unit="step",
             dynamic_ncols=True,
@@ -87,7 +88,7 @@ class RunLog:
             self.run.append(self.run.evals, record)
             self.tensorboard.scalars(f"eval_{name}", {k: values[k] for k in ("cost", "bit_errors")}, step)
         train = results.get("train")
-        if train is not None:
+        if train is not None and self.run.writes:
             print(
                 f"step {step}: eval cost {np.median(train['cost']):.3f} bits/seq, "
                 f"bit errors {np.median(train['bit_errors']):.3f}/seq (median over {len(train['cost'])} "
@@ -96,8 +97,9 @@ class RunLog:
             )
 
     def write(self, message: str) -> None:
-        """A console line that keeps the progress bar below it."""
-        self.bar.write(message)
+        """A console line that keeps the progress bar below it (process 0 only)."""
+        if self.run.writes:
+            self.bar.write(message)
 
     def close(self) -> None:
         self.bar.close()
@@ -140,17 +142,20 @@ def run_summary(
         "first_below_at_sequences": sequences(convergence.first_below),
         "relapses": convergence.relapses,
         "worst_bit_errors_after_first_below": convergence.worst_after,
-        "best_eval_cost": np.asarray(state.best_cost).tolist(),
-        "skipped_updates": np.asarray(skipped_updates(state.opt_state)).tolist(),
+        "best_eval_cost": distributed.host(state.best_cost).tolist(),
+        "skipped_updates": distributed.host(skipped_updates(state.opt_state)).tolist(),
         "final_eval": last,
         "parameters": sum(x.size for x in jax.tree.leaves(state.params)) // config.seeds,
     }
 
 
 class TensorBoard:
-    """Scalars to TensorBoard when ``tensorboardX`` is installed; nothing otherwise."""
+    """Scalars to TensorBoard when ``tensorboardX`` is installed (and ``path`` is not None); else nothing."""
 
-    def __init__(self, path: pathlib.Path):
+    def __init__(self, path: pathlib.Path | None):
+        self.writer = None
+        if path is None:
+            return
         try:
             from tensorboardX import SummaryWriter
         except ImportError:

@@ -8,7 +8,9 @@ Every flag is a field of ``experiments.config.TrainConfig``; ``--help`` lists th
 ``config.json``, ``metrics.jsonl`` (training), ``eval.jsonl`` (evaluations), ``summary.json``, and Orbax
 checkpoints under ``checkpoints/``. K seeds (``--seeds K``) are trained in one compiled program: the
 parameters, optimiser states and batches carry a leading seed axis and the step is ``vmap``-ed over it.
-The batch axis is sharded over the visible devices (``--num-devices``).
+The devices (``--num-devices``; every process's, for a run of several processes, see
+``experiments.distributed``) form a mesh of a "seed" axis, over which the seeds are spread, and a "data"
+axis, over which each seed's batch is sharded.
 
 This module is the model, the optimiser, the compiled steps, the data of a run (``Trainer``) and the loop
 (``train``); the run directory is ``experiments.rundir``, the logs ``experiments.runlog``, checkpoints
@@ -37,7 +39,7 @@ from jax.sharding import PartitionSpec as P
 
 import ntm
 import tasks
-from experiments import checkpoints
+from experiments import checkpoints, distributed
 from experiments import config as config_lib
 from experiments.config import TrainConfig
 from experiments.convergence import Convergence
@@ -140,12 +142,23 @@ def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     return optax.apply_if_finite(optax.chain(*chain), max_consecutive_errors=NEVER_GIVE_UP)
 
 
-def make_mesh(num_devices: int) -> Mesh:
-    """A one-axis ("data") mesh over the first ``num_devices`` devices (0: all)."""
+def make_mesh(num_devices: int, seeds: int = 1) -> Mesh:
+    """A ("seed", "data") mesh over the first ``num_devices`` devices (0: all) of every process.
+
+    The seed axis is as long as the largest number of devices that divides both the device count and
+    ``seeds`` (so 2 seeds on 2 devices run one seed per device); the rest of the devices shard the batch.
+    """
     devices = jax.devices()
     if num_devices > len(devices):
         raise ValueError(f"num_devices={num_devices}, but only {len(devices)} device(s) are visible")
-    return Mesh(np.array(devices[: num_devices or len(devices)]), ("data",))
+    devices = devices[: num_devices or len(devices)]
+    seed_devices = math.gcd(len(devices), seeds)
+    return Mesh(np.array(devices).reshape(seed_devices, -1), ("seed", "data"))
+
+
+def state_shardings(mesh: Mesh, state: TrainState):
+    """The step count replicated; every other leaf (all with a leading seed axis) split over "seed"."""
+    return jax.tree.map(lambda x: NamedSharding(mesh, P() if np.ndim(x) == 0 else P("seed")), state)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -160,8 +173,11 @@ def sequence_metrics(model: ntm.Sequence, params, batch: tasks.Batch):
     return jnp.mean(bits), jnp.mean(errors)
 
 
-def make_train_step(model: ntm.Sequence, optimizer: optax.GradientTransformation):
-    """``(state, batch) -> (state, stats)``: one update of every seed, jitted (the state is donated)."""
+def make_train_step(model: ntm.Sequence, optimizer: optax.GradientTransformation, out_shardings=None):
+    """``(state, batch) -> (state, stats)``: one update of every seed, jitted (the state is donated).
+
+    ``out_shardings``: of ``(state, stats)``, for a run over a mesh (default: as XLA infers).
+    """
 
     def loss(params, batch):
         cost, errors = sequence_metrics(model, params, batch)
@@ -179,13 +195,21 @@ def make_train_step(model: ntm.Sequence, optimizer: optax.GradientTransformation
         params, opt_state, stats = jax.vmap(one_seed)(state.params, state.opt_state, batch)
         return state._replace(step=state.step + 1, params=params, opt_state=opt_state), stats
 
-    return jax.jit(step, donate_argnums=0, compiler_options=ntm.compiler_options())
+    options = ntm.compiler_options()
+    if out_shardings is None:
+        return jax.jit(step, donate_argnums=0, compiler_options=options)
+    return jax.jit(step, donate_argnums=0, compiler_options=options, out_shardings=out_shardings)
 
 
-def make_eval_step(model: ntm.Sequence):
+def make_eval_step(model: ntm.Sequence, out_shardings=None):
     """``(params, batch) -> (cost [K], bit_errors [K])``: every seed's params on one batch, jitted."""
     one_seed = functools.partial(sequence_metrics, model)
-    return jax.jit(jax.vmap(one_seed, in_axes=(0, None)), compiler_options=ntm.compiler_options())
+    options = ntm.compiler_options()
+    if out_shardings is None:
+        return jax.jit(jax.vmap(one_seed, in_axes=(0, None)), compiler_options=options)
+    return jax.jit(
+        jax.vmap(one_seed, in_axes=(0, None)), compiler_options=options, out_shardings=out_shardings
+    )
 
 
 @functools.partial(jax.jit, donate_argnums=0)
@@ -199,9 +223,11 @@ def _keep_best(state: TrainState, cost: jax.Array) -> TrainState:
     return state._replace(best_params=best, best_cost=jnp.where(better, cost, state.best_cost))
 
 
-def keep_best(state: TrainState, cost) -> TrainState:
-    """``state`` with each seed's best params replaced where ``cost [K]`` is below its best (donated)."""
-    return _keep_best(state, jnp.asarray(cost, jnp.float32))
+def keep_best(state: TrainState, cost, sharding=None) -> TrainState:
+    """``state`` with each seed's best params replaced where ``cost [K]`` is below its best (donated);
+    ``sharding``: where to put ``cost`` (a replicated sharding of the state's mesh)."""
+    cost = np.asarray(cost, np.float32)
+    return _keep_best(state, jnp.asarray(cost) if sharding is None else distributed.to_global(cost, sharding))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -216,16 +242,16 @@ class Trainer:
         self.task = tasks.get(config.task, **config.task_options)
         self.model = build_model(config, self.task)
         self.optimizer = build_optimizer(config)
-        self.mesh = make_mesh(config.num_devices)
+        self.mesh = make_mesh(config.num_devices, config.seeds)
         self.seeds = [config.seed + k for k in range(config.seeds)]
-        devices = self.mesh.devices.size
+        devices = self.mesh.shape["data"]
         if config.batch_size % devices:
             raise ValueError(
                 f"batch_size={config.batch_size} must be divisible by the {devices} devices it is "
                 f"sharded over (set --num-devices)"
             )
         self.replicated = NamedSharding(self.mesh, P())
-        self.data_sharding = NamedSharding(self.mesh, P(None, "data"))  # [K, B, ...]
+        self.data_sharding = NamedSharding(self.mesh, P("seed", "data"))  # [K, B, ...]
         # Training batches run at one of a few lengths (tasks.buckets); None pads them all to the longest.
         self.buckets = None
         if config.length_buckets > 1:
@@ -240,16 +266,26 @@ class Trainer:
                     f"{config.task}: {', '.join(self.eval_tasks)}"
                 )
             self.eval_tasks = {name: self.eval_tasks[name] for name in wanted}
-        self.train_step = make_train_step(self.model, self.optimizer)
-        self.eval_step = make_eval_step(self.model)
+        self.train_step = make_train_step(
+            self.model, self.optimizer, (state_shardings(self.mesh, self.abstract_state()), self.replicated)
+        )
+        self.eval_step = make_eval_step(self.model, self.replicated)
         # Evaluation batches (and the task's reference figures on them, like the n-gram optimum) are
         # fixed for a run: made on first use.
         self._eval_batches: dict[str, tasks.Batch] = {}
         self._eval_parts: dict[str, list[tasks.Batch]] = {}
         self._reference: dict[str, dict[str, float]] = {}
 
+    def abstract_state(self) -> TrainState:
+        """The training state's shapes and dtypes (nothing computed)."""
+        return jax.eval_shape(self._init_host_state)
+
     def init_state(self) -> TrainState:
-        """Fresh parameters and optimiser state for every seed, replicated over the devices."""
+        """Fresh parameters and optimiser state for every seed, spread over the mesh's seed axis."""
+        state = jax.device_get(self._init_host_state())
+        return distributed.to_global(state, state_shardings(self.mesh, state))
+
+    def _init_host_state(self) -> TrainState:
         dummy = jnp.zeros((1, self.task.num_steps, self.task.input_size))
         # One seed at a time, then stacked: jit(vmap(init)) of the 3 x 256 LSTM baseline over two seeds
         # hung in XLA's CPU runtime (batched QRs of the orthogonal initialiser, three layers at once).
@@ -259,8 +295,7 @@ class Trainer:
         opt_state = jax.jit(jax.vmap(self.optimizer.init))(params)
         best_cost = jnp.full((len(self.seeds),), jnp.inf, jnp.float32)
         best = jax.tree.map(jnp.copy, params)  # buffers of their own: the step donates the state
-        state = TrainState(jnp.zeros((), jnp.int32), params, opt_state, best, best_cost)
-        return jax.device_put(state, self.replicated)
+        return TrainState(jnp.zeros((), jnp.int32), params, opt_state, best, best_cost)
 
     def batch(self, step: int) -> tasks.Batch:
         """The training batch of ``step`` for every seed, ``[K, B, T', ...]``: a function of (seed, step).
@@ -269,13 +304,35 @@ class Trainer:
         seed), and each seed's sequences are drawn from (seed, step) within it.
         """
         size = self.config.batch_size
-        if self.buckets is None:
-            per_seed = [self.task.sample((seed, step), size) for seed in self.seeds]
-        else:
-            bucket = self.buckets.bucket((step,))
-            per_seed = [self.buckets.sample((seed, step), size, bucket) for seed in self.seeds]
-        stacked = tasks.Batch(*(np.stack(field) for field in zip(*per_seed, strict=True)))
-        return jax.device_put(stacked, self.data_sharding)
+        bucket = None if self.buckets is None else self.buckets.bucket((step,))
+        drawn: dict[int, tasks.Batch] = {}
+
+        def seed_batch(k: int) -> tasks.Batch:  # only the seeds whose shards live on this process
+            if k not in drawn:
+                seed = self.seeds[k]
+                if bucket is None:
+                    drawn[k] = self.task.sample((seed, step), size)
+                else:
+                    drawn[k] = self.buckets.sample((seed, step), size, bucket)
+            return drawn[k]
+
+        shapes = seed_batch(self._first_local_seed)
+
+        def field_array(i: int):
+            def shard(index):  # index: (seeds, batch, ...) slices of this shard
+                return np.stack([seed_batch(k)[i][index[1:]] for k in range(len(self.seeds))[index[0]]])
+
+            global_shape = (len(self.seeds), *shapes[i].shape)
+            return jax.make_array_from_callback(global_shape, self.data_sharding, shard)
+
+        return tasks.Batch(*(field_array(i) for i in range(len(shapes))))
+
+    @functools.cached_property
+    def _first_local_seed(self) -> int:
+        """The first seed whose shards live on one of this process's devices."""
+        rows = self.mesh.devices  # [seed devices, data devices]
+        mine = [i for i, row in enumerate(rows) if any(d.process_index == jax.process_index() for d in row)]
+        return mine[0] * (len(self.seeds) // len(rows))
 
     def eval_batch(self, name: str) -> tasks.Batch:
         """The evaluation batch of split ``name`` (host arrays): the same every evaluation, sampled once
@@ -290,9 +347,9 @@ class Trainer:
         """The evaluation batch of ``name`` split by length into trimmed parts, on the devices."""
         if name not in self._eval_parts:
             parts = buckets_lib.split(self.eval_batch(name), self.config.length_buckets)
-            devices = self.mesh.devices.size
+            devices = self.mesh.shape["data"]
             self._eval_parts[name] = [
-                jax.device_put(
+                distributed.to_global(
                     part, NamedSharding(self.mesh, P("data") if len(part.inputs) % devices == 0 else P())
                 )
                 for part in parts
@@ -324,7 +381,7 @@ class Trainer:
 
 def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False, progress: bool = True):
     """Train per ``config`` in ``workdir``; returns the run summary (also written to summary.json)."""
-    run = RunDir(workdir)
+    run = RunDir(workdir, writes=distributed.is_main())
     trainer = Trainer(config)
     earlier = run.start_session(config, resume)  # wall seconds of the run's earlier sessions
     manager = checkpoints.checkpoint_manager(run, config.checkpoint_every)
@@ -340,12 +397,17 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
     log = RunLog(run, config, step, progress)
     wall_start = time.perf_counter()
     deadline = wall_start + 60 * config.max_minutes if config.max_minutes else math.inf
-    stopped_by, stop = "steps", StopRequest()
+    stopped_by, stop, stopping = "steps", StopRequest(), False
+    # Processes agree on stopping (time budget, a signal to any of them) every log_every steps.
+    several = jax.process_count() > 1
     try:
-        while step < config.steps and not stop.signal:
+        while step < config.steps and not stopping:
             state, stats = trainer.train_step(state, trainer.batch(step))
             step += 1
-            out_of_time = time.perf_counter() >= deadline
+            out_of_time = False
+            if not several or step % config.log_every == 0:
+                out_of_time = distributed.agree(time.perf_counter() >= deadline)
+                stopping = distributed.agree(stop.signal)
             last = step == config.steps or out_of_time  # ends with every split evaluated
             log.train(step, stats, write=step % config.log_every == 0 or last)
             if step % config.eval_every == 0 or last:
@@ -353,7 +415,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                     every = config.generalisation_every
                     names = None if (every and step % every == 0) or last else ["train"]
                     results = trainer.evaluate(state.params, names)
-                    state = keep_best(state, results["train"]["cost"])
+                    state = keep_best(state, results["train"]["cost"], trainer.replicated)
                     convergence.update(step, results["train"]["bit_errors"])
                     if config.stop_when_converged and convergence.all_converged:
                         log.write(
@@ -371,7 +433,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                 log.write(f"time budget of {config.max_minutes} min spent at step {step}")
                 stopped_by = "time budget"
                 break
-        if stop.signal:
+        if stopping:
             log.write(f"interrupted at step {step}: saving a checkpoint")
     finally:
         stop.restore()
@@ -381,11 +443,12 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
         except RuntimeError as err:  # a second signal cut a step short and its state is gone
             print(f"no final checkpoint ({err}); the last periodic one stands", file=sys.stderr)
         manager.close()
-    if stop.signal:
+    if stopping:
         raise KeyboardInterrupt
     summary = run_summary(run, config, state, step, convergence, time.perf_counter() - wall_start, earlier)
     summary["stopped_by"] = stopped_by
-    run.summary.write_text(json.dumps(summary, indent=2))
+    if run.writes:
+        run.summary.write_text(json.dumps(summary, indent=2))
     return summary
 
 
@@ -398,8 +461,16 @@ def main(argv=None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     parser.add_argument("--smoke", action="store_true", help="start from the task's cheap smoke config")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group = parser.add_argument_group("several processes (experiments.distributed)")
+    group.add_argument("--coordinator", default=None, help="host:port of process 0's coordinator")
+    group.add_argument("--num-processes", type=int, default=None, help="processes in the run")
+    group.add_argument("--process-id", type=int, default=None, help="this process's index, 0 .. N-1")
+    group.add_argument(
+        "--distributed", action="store_true", help="join the processes from a cluster launcher's environment"
+    )
     args = parser.parse_args(argv)
     try:
+        distributed.initialize(args.coordinator, args.num_processes, args.process_id, args.distributed)
         config = config_lib.resolve(args, smoke=args.smoke)
         workdir = args.workdir or os.path.join("runs", f"{config.task}-{config.model}")
         summary = train(config, workdir, resume=args.resume, progress=not args.no_progress)

@@ -1,0 +1,135 @@
+"""Training as two cooperating processes on this machine (experiments.launch, experiments.distributed):
+the same numbers as one process on the same global batch, seeds spread over processes, and a run that
+loses a process and resumes."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from experiments import checkpoints, distributed, launch, train
+from experiments import config as config_lib
+from experiments.rundir import RunDir
+
+SMOKE = ["--task", "copy", "--smoke", "--no-progress"]
+ENV = dict(os.environ, JAX_PLATFORMS="cpu")
+TIMEOUT = 240
+
+
+def _launch(workdir, *flags, processes=2):
+    argv = ["--processes", str(processes), "--", *SMOKE, "--workdir", str(workdir), *flags]
+    return launch.main(argv)
+
+
+def _final_params(workdir) -> dict:
+    """The last checkpoint's params, restored in this (single) process."""
+    run = RunDir(workdir)
+    trainer = train.Trainer(config_lib.read_config(run.config))
+    manager = checkpoints.checkpoint_manager(run)
+    state = checkpoints.restore_checkpoint(manager, trainer.init_state())
+    manager.close()
+    return jax.device_get(state.params), int(state.step)
+
+
+def _costs(workdir) -> np.ndarray:
+    return np.array([r["cost"] for r in train.read_jsonl(pathlib.Path(workdir) / "metrics.jsonl")])
+
+
+def _assert_params_close(a, b, rtol):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol)
+
+
+def test_two_processes_equal_one_on_the_same_global_batch(tmp_path):
+    """One seed, batch 4: each process holds half of every batch; the gradient is their mean."""
+    flags = ["--steps", "4", "--seeds", "1", "--batch-size", "4"]
+    assert _launch(tmp_path / "two", *flags) == 0
+    assert train.main([*SMOKE, "--workdir", str(tmp_path / "one"), *flags]) == 0
+    np.testing.assert_allclose(_costs(tmp_path / "two"), _costs(tmp_path / "one"), rtol=1e-5)
+    (two, steps_two), (one, steps_one) = _final_params(tmp_path / "two"), _final_params(tmp_path / "one")
+    assert steps_two == steps_one == 4
+    # Sums over a batch split in two are added in another order: float32 rounding, not more.
+    _assert_params_close(two, one, rtol=1e-5)
+    # Process 0 alone wrote the logs: one record per step, not two.
+    assert len(_costs(tmp_path / "two")) == 4
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["steps"] == 4 and len(summary["best_eval_cost"]) == 1
+
+
+def test_two_processes_with_two_seeds_equal_two_single_seed_runs(tmp_path):
+    """--seeds 2 over two processes puts one seed on each; each equals that seed trained alone."""
+    flags = ["--steps", "3"]
+    assert _launch(tmp_path / "two", *flags, "--seeds", "2") == 0
+    costs = _costs(tmp_path / "two")  # [steps, 2]
+    two, _ = _final_params(tmp_path / "two")
+    for k in range(2):
+        alone = tmp_path / f"seed{k}"
+        assert train.main([*SMOKE, "--workdir", str(alone), *flags, "--seeds", "1", "--seed", str(k)]) == 0
+        np.testing.assert_allclose(costs[:, k], _costs(alone)[:, 0], rtol=1e-6)
+        one, _ = _final_params(alone)
+        _assert_params_close(jax.tree.map(lambda x, k=k: x[k], two), jax.tree.map(lambda x: x[0], one), 1e-6)
+
+
+def test_a_run_that_loses_a_process_resumes_from_its_last_checkpoint(tmp_path):
+    """Kill process 1 (SIGKILL) once a checkpoint is written; the other stops too; both resume and end
+    where an uninterrupted two-process run ends."""
+    flags = ["--steps", "30", "--checkpoint-every", "10", "--log-every", "5", "--eval-every", "10"]
+    flags += ["--seeds", "1", "--batch-size", "4"]
+    assert _launch(tmp_path / "whole", *flags) == 0
+    killed = tmp_path / "killed"
+    cmds = launch.commands(2, launch.free_port(), [*SMOKE, "--workdir", str(killed), *flags])
+    procs = [
+        subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for cmd in cmds
+    ]
+    try:
+        start = time.monotonic()
+        while not any((killed / "checkpoints").glob("[0-9]*/commit_success.txt")):
+            assert time.monotonic() - start < TIMEOUT and procs[1].poll() is None, "no checkpoint written"
+            time.sleep(0.05)
+        procs[1].send_signal(signal.SIGKILL)
+        procs[1].wait()
+        try:  # process 0 fails in its next collective, or is stopped here
+            procs[0].wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            procs[0].kill()
+            procs[0].wait()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    latest = max(int(p.name) for p in (killed / "checkpoints").iterdir() if p.name.isdigit())
+    assert 10 <= latest < 30
+    assert _launch(killed, *flags, "--resume") == 0
+    (resumed, steps), (whole, _) = _final_params(killed), _final_params(tmp_path / "whole")
+    assert steps == 30
+    _assert_params_close(resumed, whole, rtol=1e-6)
+    np.testing.assert_allclose(_costs(killed), _costs(tmp_path / "whole"), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("localhost:1", None, None), "--coordinator, --num-processes and --process-id go together"),
+        (("localhost:1", 2, 2), r"--process-id must be in \[0, 2\), got 2"),
+        (("localhost", 2, 0), "--coordinator must be host:port, got 'localhost'"),
+        (("localhost:1", 0, 0), "--num-processes must be >= 1, got 0"),
+    ],
+)
+def test_bad_process_flags_are_clear_errors(args, message):
+    with pytest.raises(ValueError, match=message):
+        distributed.initialize(*args, auto=False)
+
+
+def test_mesh_spreads_seeds_before_the_batch():
+    mesh = train.make_mesh(0, seeds=3)
+    assert mesh.axis_names == ("seed", "data")
+    assert mesh.devices.shape == (
+        np.gcd(jax.device_count(), 3),
+        jax.device_count() // np.gcd(jax.device_count(), 3),
+    )
