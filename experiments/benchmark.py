@@ -201,9 +201,7 @@ def run(args) -> dict:
     sections = args.sections or SECTIONS
     if "dnc" in sections:
         rows["dnc"] = run_dnc(dtype, repeats)
-    if "throughput" not in sections:
-        return rows
-    for b in batches:
+    for b in batches if "throughput" in sections else ():
         for controller_only in (False, True):
             rows["throughput"].append(
                 measure(

@@ -59,6 +59,12 @@ def agree(flag: bool) -> bool:
     return bool(np.any(multihost_utils.process_allgather(np.asarray(bool(flag)))))
 
 
+def barrier(name: str) -> None:
+    """Wait until every process gets here (nothing for a single process)."""
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices(name)
+
+
 def to_global(tree, sharding):
     """Host arrays (the same values in every process) as global arrays with ``sharding`` (one sharding, or a
     pytree of them matching ``tree``); each process places only the shards of its own devices."""

@@ -53,7 +53,9 @@ def main(argv=None) -> int:
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {device_flag}".strip()
     port = args.port or free_port()
     procs = [
-        subprocess.Popen(cmd, env=env, stdout=None if i == 0 else subprocess.DEVNULL)
+        # Sessions of their own: Ctrl-C reaches the launcher alone, which passes it on once as SIGTERM (a
+        # second signal would stop a process in the middle of a step, out of step with the others).
+        subprocess.Popen(cmd, env=env, stdout=None if i == 0 else subprocess.DEVNULL, start_new_session=True)
         for i, cmd in enumerate(commands(args.processes, port, flags))
     ]
     status, deadline = 0, None

@@ -59,8 +59,10 @@ class RunDir:
         if resume and self.summary.exists():
             previous = json.loads(self.summary.read_text())
             earlier = previous.get("wall_seconds", previous.get("wall_seconds_this_session", 0.0))
-        if self.writes:
-            self.config.write_text(config.to_json())
+        if self.writes:  # whole or not at all: other processes may be reading it
+            partial = self.config.with_suffix(".json.partial")
+            partial.write_text(config.to_json())
+            os.replace(partial, self.config)
         return earlier
 
     def append(self, file: pathlib.Path, record: dict) -> None:

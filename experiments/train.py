@@ -143,7 +143,8 @@ def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
 
 
 def make_mesh(num_devices: int, seeds: int = 1) -> Mesh:
-    """A ("seed", "data") mesh over the first ``num_devices`` devices (0: all) of every process.
+    """A ("seed", "data") mesh over the first ``num_devices`` devices (0: all; in a run of several
+    processes, all of every process's).
 
     The seed axis is as long as the largest number of devices that divides both the device count and
     ``seeds`` (so 2 seeds on 2 devices run one seed per device); the rest of the devices shard the batch.
@@ -151,6 +152,11 @@ def make_mesh(num_devices: int, seeds: int = 1) -> Mesh:
     devices = jax.devices()
     if num_devices > len(devices):
         raise ValueError(f"num_devices={num_devices}, but only {len(devices)} device(s) are visible")
+    if jax.process_count() > 1 and num_devices not in (0, len(devices)):
+        raise ValueError(
+            f"num_devices={num_devices}: a run of {jax.process_count()} processes uses all "
+            f"{len(devices)} devices of all of them (--num-devices 0)"
+        )
     devices = devices[: num_devices or len(devices)]
     seed_devices = math.gcd(len(devices), seeds)
     return Mesh(np.array(devices).reshape(seed_devices, -1), ("seed", "data"))
@@ -391,9 +397,13 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
             raise ValueError(f"--resume: {run.checkpoints} holds no complete checkpoint")
         state = checkpoints.restore_checkpoint(manager, state)
         step = int(state.step)
-        print(f"resumed from step {step} ({run.checkpoints})", flush=True)
+        if run.writes:
+            print(f"resumed from step {step} ({run.checkpoints})", flush=True)
     run.truncate_logs(step)
-    convergence = Convergence.from_log(read_jsonl(run.evals), config.seeds, config)
+    # Every process replays the same records (process 0 may not have truncated the file yet).
+    evals = [record for record in read_jsonl(run.evals) if record["step"] <= step]
+    convergence = Convergence.from_log(evals, config.seeds, config)
+    distributed.barrier("session started")
     log = RunLog(run, config, step, progress)
     wall_start = time.perf_counter()
     deadline = wall_start + 60 * config.max_minutes if config.max_minutes else math.inf
@@ -417,7 +427,7 @@ def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False,
                     results = trainer.evaluate(state.params, names)
                     state = keep_best(state, results["train"]["cost"], trainer.replicated)
                     convergence.update(step, results["train"]["bit_errors"])
-                    if config.stop_when_converged and convergence.all_converged:
+                    if config.stop_when_converged and distributed.agree(convergence.all_converged):
                         log.write(
                             f"every seed converged ({config.converged_evals} evaluations in a row) by {step}"
                         )

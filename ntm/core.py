@@ -37,8 +37,9 @@ are kept within ``+-clip_value`` (:func:`bound`).
 
 The first controller layer's input is ``[x, read vectors]``; its two kernels are kept apart, so that F
 is the rows of ``layer_0/kernel`` (as for the stacked-LSTM baseline, which has no reads). They are drawn
-as one LeCun-normal matrix over the combined fan-in F + R*M and then cut by rows. The raw head vector of
-width P is cut by :class:`ntm.heads.HeadLayout` (:attr:`NTMSpec.head_layout`).
+as one LeCun-normal matrix over the combined fan-in F + R*M and then cut by rows. The interface vector of
+width P is parsed by the access module: for the NTM by :class:`ntm.heads.HeadLayout`
+(:attr:`NTMSpec.head_layout`), for the DNC by :func:`ntm.dnc_access.split_interface`.
 """
 
 from __future__ import annotations

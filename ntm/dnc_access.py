@@ -19,7 +19,9 @@ The raw vector is first kept within ``+-clip_value`` by the core (``ntm.core.bou
 write vector are bounded too.
 
 Differences from DeepMind's release, on purpose: usage enters the allocation as it is (see
-``ntm.dnc.allocation_weights``), and there is no sharpening of the allocation weights.
+``ntm.dnc.allocation_weights``), and there is one write head, as in the paper. As for the NTM, the
+interface vector and the output are read from the last controller layer only (the paper's DNC reads
+every layer's output).
 """
 
 from __future__ import annotations

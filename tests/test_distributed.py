@@ -7,6 +7,7 @@ import os
 import pathlib
 import signal
 import subprocess
+import sys
 import time
 
 import jax
@@ -77,8 +78,8 @@ def test_two_processes_with_two_seeds_equal_two_single_seed_runs(tmp_path):
 
 
 def test_a_run_that_loses_a_process_resumes_from_its_last_checkpoint(tmp_path):
-    """Kill process 1 (SIGKILL) once a checkpoint is written; the other stops too; both resume and end
-    where an uninterrupted two-process run ends."""
+    """Kill process 1 (SIGKILL) once a checkpoint is written; process 0 then fails in a collective or is
+    killed too; both resume and end where an uninterrupted two-process run ends."""
     flags = ["--steps", "30", "--checkpoint-every", "10", "--log-every", "5", "--eval-every", "10"]
     flags += ["--seeds", "1", "--batch-size", "4"]
     assert _launch(tmp_path / "whole", *flags) == 0
@@ -126,10 +127,33 @@ def test_bad_process_flags_are_clear_errors(args, message):
         distributed.initialize(*args, auto=False)
 
 
-def test_mesh_spreads_seeds_before_the_batch():
-    mesh = train.make_mesh(0, seeds=3)
-    assert mesh.axis_names == ("seed", "data")
-    assert mesh.devices.shape == (
-        np.gcd(jax.device_count(), 3),
-        jax.device_count() // np.gcd(jax.device_count(), 3),
+MESH_CHECK = """
+import dataclasses, numpy as np, jax
+from experiments import config as config_lib, train
+import tasks
+base = config_lib.task_config("copy", smoke=True)
+for seeds, batch, shape in ((2, 4, (2, 2)), (3, 4, (1, 4)), (4, 1, (4, 1))):
+    config = dataclasses.replace(base, seeds=seeds, batch_size=batch)
+    trainer = train.Trainer(config)
+    assert trainer.mesh.devices.shape == shape, (seeds, trainer.mesh.devices.shape)
+    got = trainer.batch(5)
+    assert len(got.inputs.sharding.device_set) == 4
+    for k, seed in enumerate(trainer.seeds):  # every shard holds its seed's own sequences
+        want = trainer.buckets.sample((seed, 5), batch, trainer.buckets.bucket((5,)))
+        np.testing.assert_array_equal(np.asarray(got.inputs)[k], want.inputs)
+        np.testing.assert_array_equal(np.asarray(got.mask)[k], want.mask)
+    state = trainer.init_state()
+    state, stats = trainer.train_step(state, got)
+    assert np.isfinite(np.asarray(stats["cost"])).all() and stats["cost"].shape == (seeds,)
+print("ok")
+"""
+
+
+def test_mesh_spreads_seeds_over_devices_before_the_batch():
+    """On 4 devices: 2 seeds -> 2 x 2 (seed, data), 3 seeds -> 1 x 4, 4 seeds at batch 1 -> 4 x 1; each
+    shard of a batch holds its own seed's sequences, and a step runs."""
+    env = dict(ENV, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    out = subprocess.run(
+        [sys.executable, "-c", MESH_CHECK], env=env, capture_output=True, text=True, timeout=TIMEOUT
     )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
