@@ -5,6 +5,7 @@
     python -m experiments.reproduce --quick                # copy and repeat copy, one seed each
     python -m experiments.reproduce --smoke --results /tmp/r   # a minute: the pipeline, not the results
     python -m experiments.reproduce --only ngrams --resume --minutes 40  # 40 more minutes of a run
+    python -m experiments.reproduce --only ngrams --resume --minutes 30 -- --learning-rate 3e-5
 
 Each experiment trains with ``experiments.train`` (several seeds in one program), evaluates with
 ``experiments.evaluate``, copies the small result files and figures to ``RESULTS/<name>/`` (never the
@@ -42,9 +43,15 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--minutes", type=float, default=None, help="this session's time budget (replaces the registry's)"
     )
+    parser.add_argument(
+        "train_flags",
+        nargs=argparse.REMAINDER,
+        help="-- then flags for experiments.train (after the registry's)",
+    )
     parser.add_argument("--results", default=None, help=f"where results go (default {RESULTS})")
     parser.add_argument("--runs", default=None, help="where run directories go (default runs/reproduce)")
     args = parser.parse_args(argv)
+    extra = args.train_flags[1:] if args.train_flags[:1] == ["--"] else args.train_flags
     names = args.only or (list(QUICK) if args.quick else list(EXPERIMENTS))
     if args.results is None:  # a quick run never overwrites the committed results
         args.results = "runs/quick/results" if args.quick else str(RESULTS)
@@ -65,6 +72,7 @@ def main(argv=None) -> int:
             flags += ["--resume"]
         if args.minutes is not None:
             flags += ["--max-minutes", str(args.minutes)]  # the last of a repeated flag wins
+        flags += extra
         if args.quick:
             flags += ["--seeds", "1"]
         if args.smoke:
@@ -86,7 +94,7 @@ def main(argv=None) -> int:
         rows = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         rows[name] = {
             **summarise(name, run_dir, wall),
-            "command": "python -m experiments.train " + " ".join(EXPERIMENTS[name]),
+            "command": "python -m experiments.train " + " ".join(EXPERIMENTS[name] + extra),
         }
         summary_path.write_text(json.dumps(dict(sorted(rows.items())), indent=2))
         print(f"{name}: {rows[name]['converged']}/{rows[name]['seeds']} converged, {wall:.0f} s", flush=True)
