@@ -335,3 +335,30 @@ def test_tiny_dnc_learns_copy():
         params, opt_state, value = update(params, opt_state, batches[step % len(batches)])
         losses.append(float(value))
     assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20]), (losses[:5], losses[-5:])
+
+
+def test_access_module_over_1000_random_steps_stays_finite_and_in_range():
+    """The real access step (not a copy of its equations) on random saturating interfaces, under
+    jax_debug_nans, forward and backward: usage in [0, 1], weightings non-negative summing to at most 1,
+    a zero link diagonal."""
+    spec = _spec()
+    state = core.initial_state(spec, core.init_initial(spec, jax.random.key(0)), (2,))
+    raw = 3.0 * jax.random.normal(jax.random.key(1), (1000, 2, dnc_access.interface_size(spec)))
+
+    def run(raw):
+        def body(carry, x):
+            new, _ = dnc_access.step(spec, carry, x)
+            return new, new
+
+        final, states = jax.lax.scan(body, state, raw)
+        return jnp.sum(final.read_vectors**2) + jnp.sum(final.memory), states
+
+    with jax.debug_nans(True):
+        (_, states), grads = jax.jit(jax.value_and_grad(run, has_aux=True))(raw)
+        jax.block_until_ready(grads)
+    chex.assert_tree_all_finite((states, grads))
+    eps = 1e-5
+    assert float(states.usage.min()) >= 0 and float(states.usage.max()) <= 1 + eps
+    for w in (states.write_weights, states.read_weights, states.precedence):
+        assert float(w.min()) >= -eps and float(w.sum(-1).max()) <= 1 + eps
+    np.testing.assert_allclose(jnp.diagonal(states.links, axis1=-2, axis2=-1), 0.0, atol=0)
