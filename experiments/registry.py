@@ -61,7 +61,7 @@ EXPERIMENTS: dict[str, list[str]] = {
     "copy_dnc": ["--task", "copy", "--model", "dnc", "--seeds", "3", "--max-minutes", "20"],
     "repeat_copy_dnc": ["--task", "repeat_copy", "--model", "dnc", "--seeds", "3", "--max-minutes", "30"],
     "associative_recall_dnc": [
-        *("--task", "associative_recall", "--model", "dnc", "--seeds", "3", "--max-minutes", "25"),
+        *("--task", "associative_recall", "--model", "dnc", "--seeds", "3", "--max-minutes", "20"),
     ],
     # Memory reuse: four copies in one sequence through 16 memory rows, both memories.
     "copy_episodes": ["--task", "copy_episodes", "--seeds", "3", "--max-minutes", "20"],
