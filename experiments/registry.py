@@ -35,7 +35,7 @@ EXPERIMENTS: dict[str, list[str]] = {
     "copy_feedforward": ["--task", "copy", "--seeds", "5", "--controller", "feedforward"],
     "copy_lstm": [
         *("--task", "copy", "--model", "lstm", "--seeds", "2", "--steps", "12000"),
-        *("--stop-when-converged", "false", "--max-minutes", "30"),
+        *("--stop-when-converged", "false", "--max-minutes", "15"),
     ],
     "repeat_copy": ["--task", "repeat_copy", "--seeds", "5", "--max-minutes", "40"],
     "associative_recall": ["--task", "associative_recall", "--seeds", "5", "--max-minutes", "25"],
