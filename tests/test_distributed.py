@@ -18,6 +18,10 @@ from experiments import checkpoints, distributed, launch, train
 from experiments import config as config_lib
 from experiments.rundir import RunDir
 
+# One pytest-xdist worker runs this module, so that its shared two-process run is made once (and the other
+# worker keeps the second core for the rest of the suite).
+pytestmark = pytest.mark.xdist_group("distributed")
+
 SMOKE = ["--task", "copy", "--smoke", "--no-progress", "--length-buckets", "1"]  # one shape: one compile
 ENV = dict(os.environ, JAX_PLATFORMS="cpu")
 TIMEOUT = 240
