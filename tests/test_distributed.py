@@ -56,15 +56,11 @@ ONE_SEED = ["--steps", "30", "--checkpoint-every", "10", "--log-every", "5", "--
 ONE_SEED += ["--seeds", "1", "--batch-size", "4"]
 
 
-@pytest.fixture(scope="module")
-def two_process_run(tmp_path_factory):
-    """A whole two-process run of ONE_SEED (shared by the tests below: a launch compiles twice)."""
-    workdir = tmp_path_factory.mktemp("two")
-    assert _launch(workdir, *ONE_SEED) == 0
-    return workdir
-
-
-def test_two_processes_equal_one_on_the_same_global_batch(two_process_run, tmp_path):
+def test_two_processes_equal_one_and_a_run_that_loses_a_process_resumes(tmp_path):
+    """One test, so that the whole two-process run is launched once: it equals one process on the same
+    global batches; then a run that loses a process resumes to the same end (below)."""
+    two_process_run = tmp_path / "two"
+    assert _launch(two_process_run, *ONE_SEED) == 0
     assert train.main([*SMOKE, "--workdir", str(tmp_path / "one"), *ONE_SEED]) == 0
     np.testing.assert_allclose(_costs(two_process_run), _costs(tmp_path / "one"), rtol=1e-5)
     (two, steps_two), (one, steps_one) = _final_params(two_process_run), _final_params(tmp_path / "one")
@@ -75,6 +71,7 @@ def test_two_processes_equal_one_on_the_same_global_batch(two_process_run, tmp_p
     assert len(_costs(two_process_run)) == 30 // 5
     summary = json.loads((two_process_run / "summary.json").read_text())
     assert summary["steps"] == 30 and len(summary["best_eval_cost"]) == 1
+    _lose_a_process_and_resume(two_process_run, tmp_path)
 
 
 def test_two_processes_with_two_seeds_equal_two_single_seed_runs(tmp_path):
@@ -91,7 +88,7 @@ def test_two_processes_with_two_seeds_equal_two_single_seed_runs(tmp_path):
         _assert_params_close(jax.tree.map(lambda x, k=k: x[k], two), jax.tree.map(lambda x: x[0], one), 1e-6)
 
 
-def test_a_run_that_loses_a_process_resumes_from_its_last_checkpoint(two_process_run, tmp_path):
+def _lose_a_process_and_resume(two_process_run, tmp_path):
     """Kill process 1 (SIGKILL) once a checkpoint is written; process 0 then fails in a collective or is
     killed too; both resume and end where an uninterrupted two-process run ends."""
     flags = ONE_SEED
