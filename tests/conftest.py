@@ -1,17 +1,22 @@
 """Test-session settings: a compilation cache shared by the tests and the subprocesses they start.
 
 Many tests compile the same small programs (the smoke configs); JAX's persistent cache makes the second
-compile a lookup. The cache lives in a fresh temporary directory for each test session.
+compile a lookup. The cache lives in a temporary directory made by the session's first process (pytest
+itself, or its controller under pytest-xdist, whose workers and their subprocesses inherit the variable)
+and removed when that process exits; a JAX_COMPILATION_CACHE_DIR already set is used as it is.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import jax
 
-_CACHE = tempfile.mkdtemp(prefix="ntm-jax-cache-")
-# Set in the environment too, so that the subprocesses some tests start use the same cache.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="ntm-jax-cache-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])

@@ -142,7 +142,7 @@ from experiments import config as config_lib, train
 import tasks
 base = config_lib.task_config("copy", smoke=True)
 for seeds, batch, shape in ((2, 4, (2, 2)), (3, 4, (1, 4))):
-    config = dataclasses.replace(base, seeds=seeds, batch_size=batch)
+    config = dataclasses.replace(base, seeds=seeds, batch_size=batch, length_buckets=3)
     trainer = train.Trainer(config)
     assert trainer.mesh.devices.shape == shape, (seeds, trainer.mesh.devices.shape)
     got = trainer.batch(5)

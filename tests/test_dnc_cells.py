@@ -204,7 +204,9 @@ def test_access_step_gradients_float64(monkeypatch):
                 jnp.sum(new.read_vectors**2) + jnp.sum(new.memory * new.usage[..., None]) + jnp.sum(new.links)
             )
 
-        check_grads(f, (raw, state.memory, state.usage), order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
+        check_grads(
+            jax.jit(f), (raw, state.memory, state.usage), order=1, modes=("rev",), atol=1e-6, rtol=1e-6
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -45,12 +45,19 @@ def _relative_errors(got, want):
 
 
 def _vjps(args, seed):
-    """The custom and the autodiff VJP of one memory step for the same random cotangents of every output."""
-    out, custom_vjp = jax.vjp(ms.memory_step, *args)
-    want_out, autodiff_vjp = jax.vjp(heads.memory_step, *args)
+    """The custom and the autodiff VJP of one memory step for the same random cotangents of every output,
+    in one jitted program (one compile, where op-by-op dispatch compiles every operation)."""
+    shapes = jax.eval_shape(ms.memory_step, *args)
     rng = np.random.default_rng(seed)
-    cotangents = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape).astype(x.dtype)), out)
-    return out, want_out, custom_vjp(cotangents), autodiff_vjp(cotangents)
+    cotangents = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape).astype(x.dtype)), shapes)
+
+    @jax.jit
+    def both(args, cotangents):
+        out, custom_vjp = jax.vjp(ms.memory_step, *args)
+        want_out, autodiff_vjp = jax.vjp(heads.memory_step, *args)
+        return out, want_out, custom_vjp(cotangents), autodiff_vjp(cotangents)
+
+    return both(args, cotangents)
 
 
 @pytest.mark.parametrize("batch, r, w, s", CASES)
@@ -68,7 +75,7 @@ def test_gradients_equal_autodiff_in_float64(batch, r, w, s):
 def test_check_grads(batch, r, w, s):
     with jax.enable_x64(True):
         args = _inputs(np.random.default_rng(2), batch, 7, 3, r, w, s)
-        check_grads(ms.memory_step, args, order=1, modes=["rev"], eps=1e-6)
+        check_grads(jax.jit(ms.memory_step), args, order=1, modes=["rev"], eps=1e-6)
 
 
 def test_under_vmap_and_jit():
@@ -85,11 +92,11 @@ def test_under_vmap_and_jit():
             return f
 
         argnums = tuple(range(5))
-        want = jax.vmap(jax.grad(loss(heads.memory_step), argnums))(*args)
+        want = jax.jit(jax.vmap(jax.grad(loss(heads.memory_step), argnums)))(*args)
         got = jax.jit(jax.vmap(jax.grad(loss(ms.memory_step), argnums)))(*args)
         assert max(jax.tree.leaves(_relative_errors(got, want))) < 1e-10
         # vmap of the custom step outside the gradient too, and jit inside.
-        grad_sum = jax.grad(lambda *a: jnp.sum(jax.vmap(jax.jit(loss(ms.memory_step)))(*a)), argnums)
+        grad_sum = jax.jit(jax.grad(lambda *a: jnp.sum(jax.vmap(jax.jit(loss(ms.memory_step)))(*a)), argnums))
         assert max(jax.tree.leaves(_relative_errors(grad_sum(*args), want))) < 1e-10
 
 
