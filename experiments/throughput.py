@@ -1,14 +1,17 @@
-"""Training throughput of ``experiments.train``'s own step on a task's real training distribution:
-several seeds in one program (``--seeds K``) against one, and length buckets against full padding.
+"""Training throughput of ``experiments.train``'s own step on each task's real training distribution:
+batch sizes, several seeds in one program (``--seeds K``) against one, and length buckets against padding.
 
+    python -m experiments.throughput --task copy repeat_copy associative_recall ngrams priority_sort \\
+        --batch-size 1 8 32 --seeds 1 --length-buckets 4     # every task's figures
     python -m experiments.throughput --task copy --seeds 1 2 4 8 --length-buckets 4
     python -m experiments.throughput --task repeat_copy --seeds 1 --length-buckets 1 4 6
 
-Every combination of ``--seeds`` and ``--length-buckets`` is a Trainer with the task's default config
-(batch size from ``--batch-size``). Each round times ``--steps`` consecutive training steps of every
-combination in turn, after a warm-up that compiles every bucket, so that a busy machine slows all alike;
-figures are medians over ``--rounds`` rounds. Sampling the batches is not timed (it overlaps the step in
-training). ``x first`` is a row's sequences per second over the first row's.
+Every combination of ``--task``, ``--batch-size``, ``--length-buckets`` and ``--seeds`` is a Trainer with
+the task's default config. Its training step is compiled for every bucket first (``compile_seconds``, all
+buckets together; ``peak_bytes`` is XLA's estimate for the longest one). Each round then times ``--steps``
+consecutive training steps of every combination in turn, so that a busy machine slows all alike; figures are
+medians over ``--rounds`` rounds. Sampling the batches is not timed (it overlaps the step in training).
+``x_first`` is a row's sequences per second over the first row of the same task and batch size.
 """
 
 from __future__ import annotations
@@ -25,65 +28,111 @@ import time
 
 import jax
 
+import tasks
 from experiments import config as config_lib
 from experiments import train
 
 
-def _time_steps(trainer: train.Trainer, state, start: int, steps: int):
-    batches = [trainer.batch(start + i) for i in range(steps)]
+@dataclasses.dataclass
+class _Case:
+    trainer: train.Trainer
+    state: train.TrainState
+    compiled: dict  # padded length -> the compiled training step for batches of that length
+    compile_seconds: float
+    peak_bytes: int | None
+    times: list = dataclasses.field(default_factory=list)
+    padded_steps: list = dataclasses.field(default_factory=list)
+
+
+def _peak_bytes(compiled) -> int | None:
+    memory = compiled.memory_analysis()
+    if memory is None:
+        return None
+    return int(
+        memory.temp_size_in_bytes
+        + memory.argument_size_in_bytes
+        + memory.output_size_in_bytes
+        - memory.alias_size_in_bytes
+    )
+
+
+def _compile_every_bucket(trainer: train.Trainer, state) -> tuple[dict, float]:
+    """The training step compiled for each bucket's padded length, and the seconds that took."""
+    edges = trainer.buckets.edges if trainer.buckets else (trainer.task.num_steps,)
+    sample = trainer.batch(0)  # [K, B, T, ...]: time is axis 2 of every field
+    begin = time.perf_counter()
+    compiled = {}
+    for length in edges:
+        abstract = jax.tree.map(
+            lambda x, n=length: jax.ShapeDtypeStruct(
+                x.shape[:2] + (n,) + x.shape[3:], x.dtype, sharding=x.sharding
+            ),
+            sample,
+        )
+        compiled[length] = trainer.train_step.lower(state, abstract).compile()
+    return compiled, time.perf_counter() - begin
+
+
+def _time_steps(case: _Case, start: int, steps: int) -> float:
+    batches = [case.trainer.batch(start + i) for i in range(steps)]
     jax.block_until_ready(batches)
+    case.padded_steps += [b.inputs.shape[2] for b in batches]
+    state = case.state
     begin = time.perf_counter()
     for batch in batches:
-        state, _ = trainer.train_step(state, batch)
+        state, _ = case.compiled[batch.inputs.shape[2]](state, batch)
     jax.block_until_ready(state)
-    return state, time.perf_counter() - begin
+    case.state = state
+    return time.perf_counter() - begin
 
 
 def run(
-    task: str, seeds: list[int], buckets: list[int], batch_size: int, steps: int, rounds: int, smoke=False
+    task_names: list[str],
+    seeds: list[int],
+    buckets: list[int],
+    batch_sizes: list[int],
+    steps: int,
+    rounds: int,
+    smoke: bool = False,
 ) -> dict:
-    cases = list(itertools.product(buckets, seeds))
-    trainers, states, compile_seconds = {}, {}, {}
-    for n, k in cases:
+    keys = list(itertools.product(task_names, batch_sizes, buckets, seeds))
+    cases = {}
+    for task, b, n, k in keys:
         config = dataclasses.replace(
-            config_lib.task_config(task, smoke=smoke), seeds=k, batch_size=batch_size, length_buckets=n
+            config_lib.task_config(task, smoke=smoke), seeds=k, batch_size=b, length_buckets=n
         )
         trainer = train.Trainer(config)
         state = trainer.init_state()
-        begin = time.perf_counter()
-        warm = 8 * len(trainer.buckets.edges) if trainer.buckets else 1
-        for step in range(warm):  # every bucket compiled (drawn with high probability)
-            state, _ = trainer.train_step(state, trainer.batch(step))
-        jax.block_until_ready(state)
-        compile_seconds[(n, k)] = time.perf_counter() - begin
-        trainers[(n, k)], states[(n, k)] = trainer, state
-    times = {case: [] for case in cases}
+        compiled, seconds = _compile_every_bucket(trainer, state)
+        case = _Case(trainer, state, compiled, seconds, _peak_bytes(compiled[max(compiled)]))
+        _time_steps(case, 0, 2)  # the first calls of each executable are not timed
+        case.padded_steps.clear()
+        cases[(task, b, n, k)] = case
     for r in range(rounds):
-        for case in cases:
-            states[case], seconds = _time_steps(trainers[case], states[case], 10_000 + r * steps, steps)
-            times[case].append(seconds)
+        for key in keys:
+            cases[key].times.append(_time_steps(cases[key], 10_000 + r * steps, steps))
     rows = []
-    for n, k in cases:
-        per_step = statistics.median(times[(n, k)]) / steps
-        edges = (
-            trainers[(n, k)].buckets.edges if trainers[(n, k)].buckets else (trainers[(n, k)].task.num_steps,)
-        )
+    for (task, b, n, k), case in cases.items():
+        per_step = statistics.median(case.times) / steps
         rows.append(
             {
+                "task": task,
+                "batch_size": b,
                 "length_buckets": n,
-                "edges": list(edges),
+                "edges": sorted(case.compiled),
                 "seeds": k,
+                "mean_padded_steps": statistics.mean(case.padded_steps),
                 "step_ms": 1e3 * per_step,
-                "sequences_per_second": k * batch_size / per_step,
+                "sequences_per_second": k * b / per_step,
                 "updates_per_second_per_seed": 1 / per_step,
-                "warm_up_seconds": compile_seconds[(n, k)],
+                "compile_seconds": case.compile_seconds,
+                "peak_bytes": case.peak_bytes,
             }
         )
     for row in rows:
-        row["x_first"] = row["sequences_per_second"] / rows[0]["sequences_per_second"]
+        first = next(r for r in rows if (r["task"], r["batch_size"]) == (row["task"], row["batch_size"]))
+        row["x_first"] = row["sequences_per_second"] / first["sequences_per_second"]
     return {
-        "task": task,
-        "batch_size": batch_size,
         "steps_per_round": steps,
         "rounds": rounds,
         "device": str(jax.devices()[0]),
@@ -93,30 +142,47 @@ def run(
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.throughput", description=__doc__)
-    parser.add_argument("--task", default="copy")
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.throughput",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--task", nargs="+", default=["copy"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--length-buckets", type=int, nargs="+", default=[4])
-    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[1])
     parser.add_argument("--steps", type=int, default=200, help="steps timed per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=None, help="write the JSON here")
     parser.add_argument("--smoke", action="store_true", help="the task's tiny smoke model (for tests)")
     args = parser.parse_args(argv)
-    if min(args.seeds + args.length_buckets + [args.steps, args.rounds, args.batch_size]) < 1:
+    numbers = args.seeds + args.length_buckets + args.batch_size + [args.steps, args.rounds]
+    if min(numbers) < 1:
         print(
-            "error: --seeds, --length-buckets, --steps, --rounds and --batch-size must be >= 1",
+            "error: --seeds, --length-buckets, --batch-size, --steps and --rounds must be >= 1",
+            file=sys.stderr,
+        )
+        return 2
+    unknown = [t for t in args.task if t not in tasks.names()]
+    if unknown:
+        print(
+            f"error: unknown --task {', '.join(unknown)}; known: {', '.join(tasks.names())}",
             file=sys.stderr,
         )
         return 2
     result = run(
         args.task, args.seeds, args.length_buckets, args.batch_size, args.steps, args.rounds, args.smoke
     )
-    print(f"{'buckets':>8}{'seeds':>6}{'step ms':>10}{'seq/s':>10}{'x first':>9}{'warm-up s':>11}")
+    print(
+        f"{'task':>20}{'batch':>6}{'buckets':>8}{'seeds':>6}{'steps':>7}{'step ms':>10}{'seq/s':>10}"
+        f"{'x first':>9}{'compile s':>11}{'peak MiB':>10}"
+    )
     for row in result["rows"]:
+        peak = "-" if row["peak_bytes"] is None else f"{row['peak_bytes'] / 2**20:.1f}"
         print(
-            f"{row['length_buckets']:>8}{row['seeds']:>6}{row['step_ms']:>10.2f}"
-            f"{row['sequences_per_second']:>10.0f}{row['x_first']:>9.2f}{row['warm_up_seconds']:>11.1f}"
+            f"{row['task']:>20}{row['batch_size']:>6}{row['length_buckets']:>8}{row['seeds']:>6}"
+            f"{row['mean_padded_steps']:>7.1f}{row['step_ms']:>10.2f}{row['sequences_per_second']:>10.0f}"
+            f"{row['x_first']:>9.2f}{row['compile_seconds']:>11.1f}{peak:>10}"
         )
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(result, indent=2))

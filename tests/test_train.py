@@ -40,6 +40,7 @@ def test_one_step_of_every_task_through_the_command_line(tmp_path, task):
     assert len(metrics) == 1 and np.isfinite(metrics[0]["cost"][0])
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["steps"] == 1 and set(summary["final_eval"]) == {"train"}  # the smoke eval_splits
+    assert summary["stopped_by"] == "steps"
     assert (tmp_path / "checkpoints" / "1").is_dir()
     if task == "ngrams":
         assert summary["final_eval"]["train"]["optimal_cost"] > 0
@@ -59,8 +60,6 @@ def test_time_budget_ends_the_run_with_every_split_evaluated(tmp_path):
     assert summary["steps"] == 1 and summary["stopped_by"] == "time budget"
     assert set(summary["final_eval"]) == set(tasks.get("copy", max_length=3, num_bits=4).evaluation())
     assert _complete_steps(tmp_path) == [1]
-    assert _run(tmp_path / "full", "--steps", "2") == 0
-    assert json.loads((tmp_path / "full" / "summary.json").read_text())["stopped_by"] == "steps"
 
 
 def test_evaluation_batches_and_the_ngram_optimum_are_made_once_per_run(monkeypatch):
@@ -133,14 +132,6 @@ def test_the_compiled_step_skips_only_the_seed_whose_gradient_is_not_finite():
     moved = jax.tree.leaves(jax.tree.map(lambda a, b: not np.array_equal(a[1], b[1]), before, after))
     assert all(same) and any(moved)
     assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(after))
-
-
-def test_skipped_updates_are_logged_per_seed(tmp_path):
-    config = dataclasses.replace(config_lib.task_config("copy", smoke=True), seeds=2)
-    summary = train.train(config, tmp_path / "run", progress=False)
-    assert summary["skipped_updates"] == [0, 0]
-    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
-    assert record["skipped_updates"] == [0, 0]
 
 
 @pytest.mark.parametrize("length_buckets", [1, 3])
@@ -228,10 +219,11 @@ def test_converged_run_writes_one_train_record_per_evaluation(tmp_path):
 
 
 def test_resume_equals_uninterrupted(tmp_path):
-    assert _run(tmp_path / "full", "--steps", "4", "--checkpoint-every", "2") == 0
-    assert _run(tmp_path / "split", "--steps", "2", "--checkpoint-every", "2") == 0
+    flags = ["--checkpoint-every", "2", "--length-buckets", "3"]  # the drawn bucket is a function of the step
+    assert _run(tmp_path / "full", "--steps", "4", *flags) == 0
+    assert _run(tmp_path / "split", "--steps", "2", *flags) == 0
     first = json.loads((tmp_path / "split" / "summary.json").read_text())
-    assert _run(tmp_path / "split", "--steps", "4", "--checkpoint-every", "2", "--resume") == 0
+    assert _run(tmp_path / "split", "--steps", "4", *flags, "--resume") == 0
     np.testing.assert_allclose(_costs(tmp_path / "split"), _costs(tmp_path / "full"), rtol=1e-6)
     second = json.loads((tmp_path / "split" / "summary.json").read_text())
     # The run's wall time adds up its sessions.
@@ -360,6 +352,9 @@ def test_k_seeds_in_one_program_equal_k_single_seed_runs(tmp_path):
     np.testing.assert_allclose(both[:, 1], _costs(tmp_path / "s6")[:, 0], rtol=1e-5)
     summary = json.loads((tmp_path / "both" / "summary.json").read_text())
     assert summary["seeds"] == [5, 6] and len(summary["converged_at_step"]) == 2
+    # Skipped updates are counted per seed, in the summary and in every metrics record.
+    assert summary["skipped_updates"] == [0, 0]
+    assert all(r["skipped_updates"] == [0, 0] for r in train.read_jsonl(tmp_path / "both" / "metrics.jsonl"))
 
 
 SHARDED = """
@@ -443,14 +438,19 @@ def test_evaluate_errors(tmp_path, capsys):
     assert "holds no complete checkpoint" in capsys.readouterr().err
 
 
-def test_reproduce_pipeline_smoke(tmp_path):
+def test_reproduce_quick_then_one_more_experiment_smoke(tmp_path):
+    """``--quick`` (copy and repeat copy, one seed each), then n-grams added to the same results by a
+    second run (its smoke default of 2 seeds); the report covers all three."""
     from experiments import report, reproduce
 
-    argv = ["--smoke", "--only", "copy", "ngrams", "--results", str(tmp_path / "results")]
-    assert reproduce.main([*argv, "--runs", str(tmp_path / "runs")]) == 0
+    results, runs = ["--results", str(tmp_path / "results")], ["--runs", str(tmp_path / "runs")]
+    assert reproduce.main(["--quick", "--smoke", *results, *runs]) == 0
     rows = json.loads((tmp_path / "results" / "summary.json").read_text())
-    assert set(rows) == {"copy", "ngrams"}
-    assert rows["copy"]["seeds"] == 2 and "train" in rows["copy"]["generalisation"]
+    assert set(rows) == {"copy", "repeat_copy"} and all(row["seeds"] == 1 for row in rows.values())
+    assert reproduce.main(["--smoke", "--only", "ngrams", *results, *runs]) == 0
+    rows = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert set(rows) == {"copy", "repeat_copy", "ngrams"} and rows["ngrams"]["seeds"] == 2
+    assert "train" in rows["copy"]["generalisation"]
     assert rows["ngrams"]["generalisation"]["train"]["optimal_cost"] > 0
     assert (tmp_path / "results" / "copy" / "learning_curve.png").exists()
     assert not (tmp_path / "results" / "copy" / "checkpoints").exists()
@@ -458,18 +458,9 @@ def test_reproduce_pipeline_smoke(tmp_path):
     # The report: one summary row per experiment, the n-gram optimum, a table and figure per task.
     text = (tmp_path / "results" / "RESULTS.md").read_text()
     assert "| `copy` | NTM (lstm controller) |" in text and "| `ngrams` | NTM (lstm controller) |" in text
-    assert "(optimum " in text and "## copy" in text
+    assert "(optimum " in text and "## copy" in text and "## repeat_copy" in text
     assert (tmp_path / "results" / "ngrams_comparison.png").stat().st_size > 1000
     assert report.main(["--results", str(tmp_path / "empty")]) == 2
-
-
-def test_reproduce_quick_smoke(tmp_path):
-    from experiments import reproduce
-
-    argv = ["--quick", "--smoke", "--results", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")]
-    assert reproduce.main(argv) == 0
-    rows = json.loads((tmp_path / "results" / "summary.json").read_text())
-    assert set(rows) == {"copy", "repeat_copy"} and all(row["seeds"] == 1 for row in rows.values())
 
 
 def test_paper_sized_lstm_baseline_over_two_seeds_does_not_hang(tmp_path):
@@ -489,10 +480,22 @@ def test_throughput_script_smoke(tmp_path, capsys):
     argv = ["--smoke", "--task", "repeat_copy", "--seeds", "2", "--length-buckets", "1", "3"]
     assert throughput.main([*argv, "--steps", "2", "--rounds", "1", "--out", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
-    assert [(r["length_buckets"], r["seeds"]) for r in rows] == [(1, 2), (3, 2)]
-    assert rows[0]["edges"] == [tasks.get("repeat_copy", max_length=2, max_repeats=2).num_steps]
-    assert len(rows[1]["edges"]) == 3 and all(r["sequences_per_second"] > 0 for r in rows)
+    assert [(r["task"], r["length_buckets"], r["seeds"]) for r in rows] == [
+        ("repeat_copy", 1, 2),
+        ("repeat_copy", 3, 2),
+    ]
+    longest = tasks.get("repeat_copy", max_length=2, max_repeats=2).num_steps
+    assert rows[0]["edges"] == [longest] and rows[0]["mean_padded_steps"] == longest  # all padded
+    assert len(rows[1]["edges"]) == 3 and max(rows[1]["edges"]) == longest
+    assert rows[1]["mean_padded_steps"] < longest  # the buckets cut padding
+    assert all(r["sequences_per_second"] > 0 and r["compile_seconds"] > 0 for r in rows)
+    assert (
+        all(r["peak_bytes"] > 0 for r in rows)
+        and rows[1]["x_first"] == rows[1]["sequences_per_second"] / rows[0]["sequences_per_second"]
+    )
     assert throughput.main(["--seeds", "0"]) == 2
+    assert throughput.main(["--task", "sorting"]) == 2
+    assert "unknown --task sorting" in capsys.readouterr().err
 
 
 def test_config_from_before_clip_mode_keeps_the_hard_clip():
