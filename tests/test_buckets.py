@@ -1,5 +1,7 @@
 """Length buckets: exact trimming, the task's own length distribution, and the loss they leave unchanged."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -69,8 +71,13 @@ def test_bucket_sampling_is_a_function_of_the_seed():
 
 
 def _loss(model, params, batch):
-    logits = model.apply({"params": params}, jnp.asarray(batch.inputs))
-    return metrics.bits_per_sequence(logits, jnp.asarray(batch.targets), jnp.asarray(batch.mask))
+    return _jitted_loss(model, params, tuple(jnp.asarray(x) for x in batch))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _jitted_loss(model, params, batch):
+    inputs, targets, mask = batch
+    return metrics.bits_per_sequence(model.apply({"params": params}, inputs), targets, mask)
 
 
 def test_trimmed_batch_has_the_same_loss_and_gradient_as_the_padded_one():
@@ -80,14 +87,14 @@ def test_trimmed_batch_has_the_same_loss_and_gradient_as_the_padded_one():
     length = int(buckets.scored_lengths(padded.mask).max())
     assert length < task.num_steps
     trimmed = buckets.trim(padded, length)
-    params = model.init(jax.random.key(0), padded.inputs)["params"]
+    params = jax.jit(model.init)(jax.random.key(0), padded.inputs)["params"]
     np.testing.assert_allclose(_loss(model, params, trimmed), _loss(model, params, padded), rtol=1e-6)
 
     def mean_loss(p, batch):
         return jnp.mean(_loss(model, p, batch))
 
-    g_trim = jax.grad(mean_loss)(params, trimmed)
-    g_pad = jax.grad(mean_loss)(params, padded)
+    g_trim = jax.jit(jax.grad(mean_loss))(params, trimmed)
+    g_pad = jax.jit(jax.grad(mean_loss))(params, padded)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), g_trim, g_pad)
 
 
@@ -95,7 +102,7 @@ def test_split_evaluation_batch_gives_the_same_means():
     task = tasks.get("associative_recall", max_items=4, num_bits=3, item_length=2)
     model = ntm.Sequence(ntm.NTMCell(output_size=task.output_size, memory_size=16, word_size=6))
     batch = task.sample(1, 64)
-    params = model.init(jax.random.key(1), batch.inputs)["params"]
+    params = jax.jit(model.init)(jax.random.key(1), batch.inputs)["params"]
     parts = buckets.split(batch, 3)
     assert 1 < len(parts) <= 3 and sum(len(p.mask) for p in parts) == 64
     assert all(p.inputs.shape[1] < task.num_steps for p in parts[:-1])
