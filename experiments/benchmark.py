@@ -217,6 +217,8 @@ def run(args) -> dict:
             for default_compiler in (False, True)
             if (backward, default_compiler) != (shipped.memory_backward, shipped.default_compiler)
         ]
+        # And the floor, the controller-only step, both ways: the NTM / controller ratio under plain jit.
+        cases += [Case(batch_size=b, controller_only=True, default_compiler=plain) for plain in (False, True)]
         rows["ablation"] += measure_interleaved(cases, dtype, repeats)
     if not args.quick and "scaling" in sections:
         for n in (32, 128, 512, 1024):
@@ -229,6 +231,15 @@ def run(args) -> dict:
         for heads in (1, 2, 4, 8):
             rows["heads"].append(measure(Case(heads=heads), dtype, repeats))
     return rows
+
+
+def plain_jit_ratios(ablation: list[dict]) -> dict[int, float]:
+    """Per batch size, the default NTM step over the controller-only step, both under a plain jax.jit."""
+    plain = {}
+    for r in ablation:
+        if r["default_compiler"] and (r["controller_only"] or r["memory_backward"] == Case.memory_backward):
+            plain.setdefault(r["batch_size"], {})[r["controller_only"]] = r["train_step_ms"]
+    return {b: v[False] / v[True] for b, v in plain.items() if len(v) == 2}
 
 
 def _fmt_bytes(n):
@@ -246,27 +257,27 @@ def report(rows: dict) -> str:
                 f"DNC {b:8.2f} ms  ({b / a:.2f}x)"
             )
     throughput = rows["throughput"]
-    if not throughput:
-        return "\n".join(lines)
-    lines.append("Training step on copy (lengths 1-20, 41 steps), paper's model; medians")
-    lines.append(
-        f"{'batch':>6} {'model':<16} {'step ms':>9} {'seq/s':>8} {'us/t-step':>10} "
-        f"{'fwd ms':>8} {'compile s':>10} {'peak':>10}"
-    )
-    for r in throughput:
-        model = "controller only" if r["controller_only"] else "NTM"
+    if throughput:
+        lines.append("Training step on copy (lengths 1-20, 41 steps), paper's model; medians")
         lines.append(
-            f"{r['batch_size']:>6} {model:<16} {r['train_step_ms']:>9.2f} {r['sequences_per_second']:>8.0f} "
-            f"{r['us_per_time_step']:>10.1f} {r['forward_ms']:>8.2f} {r['compile_seconds']:>10.1f} "
-            f"{_fmt_bytes(r['peak_bytes']):>10}"
+            f"{'batch':>6} {'model':<16} {'step ms':>9} {'seq/s':>8} {'us/t-step':>10} "
+            f"{'fwd ms':>8} {'compile s':>10} {'peak':>10}"
         )
-    by_batch = {}
-    for r in throughput:
-        by_batch.setdefault(r["batch_size"], {})[r["controller_only"]] = r["train_step_ms"]
-    lines.append(
-        "NTM / controller-only step time: "
-        + ", ".join(f"batch {b}: {v[False] / v[True]:.2f}x" for b, v in by_batch.items())
-    )
+        for r in throughput:
+            model = "controller only" if r["controller_only"] else "NTM"
+            lines.append(
+                f"{r['batch_size']:>6} {model:<16} {r['train_step_ms']:>9.2f} "
+                f"{r['sequences_per_second']:>8.0f} "
+                f"{r['us_per_time_step']:>10.1f} {r['forward_ms']:>8.2f} {r['compile_seconds']:>10.1f} "
+                f"{_fmt_bytes(r['peak_bytes']):>10}"
+            )
+        by_batch = {}
+        for r in throughput:
+            by_batch.setdefault(r["batch_size"], {})[r["controller_only"]] = r["train_step_ms"]
+        lines.append(
+            "NTM / controller-only step time: "
+            + ", ".join(f"batch {b}: {v[False] / v[True]:.2f}x" for b, v in by_batch.items())
+        )
     if rows["ablation"]:
         lines.append("\nWhat each speed-up buys (timed interleaved; ratio to the shipped step)")
         shipped = {}
@@ -275,9 +286,12 @@ def report(rows: dict) -> str:
             first = key not in shipped  # each batch's first row is the shipped step
             shipped.setdefault(key, r["train_step_ms"])
             options = "plain jax.jit" if r["default_compiler"] else "ntm.compiler_options()"
-            name = f"memory_backward={r['memory_backward']!r}, {options}" + (" (shipped)" if first else "")
+            model = "controller only" if r["controller_only"] else f"memory_backward={r['memory_backward']!r}"
+            name = f"{model}, {options}" + (" (shipped)" if first else "")
             ms = r["train_step_ms"]
             lines.append(f"  batch {key:>3} {name:<66} {ms:8.2f} ms  {ms / shipped[key]:.2f}x")
+        for key, ratio in plain_jit_ratios(rows["ablation"]).items():
+            lines.append(f"  batch {key:>3}: NTM / controller-only step under plain jax.jit: {ratio:.2f}x")
     if rows["memory_rows"]:
         lines.append("\nScaling with memory rows N (batch 32)")
         for r in rows["memory_rows"]:
@@ -320,6 +334,7 @@ def main(argv=None) -> int:
         "dtype": args.dtype,
         "quick": args.quick,
         **rows,
+        "ntm_over_controller_plain_jit": plain_jit_ratios(rows["ablation"]),
     }
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
