@@ -8,7 +8,10 @@ Batch 1 with Graves' RMSProp and the elementwise clip, as for copy, at learning 
 (``experiments/results/recipes.csv``, one seed, 5 minutes a cell) it was ahead after 20,000 sequences:
 117.8 bits per sequence against 121.2 after 14,776 at a constant 1e-4; before the search, Adam 1e-3 at
 batch 32 was at 115.4 after 149,888 sequences. The measurement of this config is the 3-seed result in
-``experiments/results/priority_sort``.
+``experiments/results/priority_sort``: 60.7, 14.6 and 17.7 bits per sequence after 357,240 sequences (245
+minutes over three sessions with ``--resume``; median 17.7, the paper's ~18 after 1M), the seeds leaving the
+~115-bit plateau at 56,000-100,000 and after 217,000 sequences, the third falling slowly all along (97.1 at
+100,000, 60.7 at the end).
 """
 
 import dataclasses
