@@ -112,6 +112,20 @@ def _median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def peak_bytes(compiled) -> int | None:
+    """XLA's estimate of a compiled program's peak memory: temporaries, arguments and outputs, less what
+    donation lets outputs reuse (None where the backend gives no analysis)."""
+    memory = compiled.memory_analysis()
+    if memory is None:
+        return None
+    return int(
+        memory.temp_size_in_bytes
+        + memory.argument_size_in_bytes
+        + memory.output_size_in_bytes
+        - memory.alias_size_in_bytes
+    )
+
+
 def measure(case: Case, dtype, repeats: int, forward_only: bool = False) -> dict:
     task, params, opt_state, batches, train_step, forward = build(case, dtype)
     options = None if case.default_compiler else ntm.compiler_options()
@@ -119,15 +133,7 @@ def measure(case: Case, dtype, repeats: int, forward_only: bool = False) -> dict
     start = time.perf_counter()
     compiled = step.lower(params, opt_state, batches[0]).compile()
     compile_seconds = time.perf_counter() - start
-    memory = compiled.memory_analysis()
-    peak = None
-    if memory is not None:
-        peak = int(
-            memory.temp_size_in_bytes
-            + memory.argument_size_in_bytes
-            + memory.output_size_in_bytes
-            - memory.alias_size_in_bytes
-        )
+    peak = peak_bytes(compiled)
     state = {"params": params, "opt_state": opt_state, "i": 0}
 
     def run_step():

@@ -29,8 +29,8 @@ import time
 import jax
 
 import tasks
+from experiments import benchmark, train
 from experiments import config as config_lib
-from experiments import train
 
 
 @dataclasses.dataclass
@@ -42,18 +42,6 @@ class _Case:
     peak_bytes: int | None
     times: list = dataclasses.field(default_factory=list)
     padded_steps: list = dataclasses.field(default_factory=list)
-
-
-def _peak_bytes(compiled) -> int | None:
-    memory = compiled.memory_analysis()
-    if memory is None:
-        return None
-    return int(
-        memory.temp_size_in_bytes
-        + memory.argument_size_in_bytes
-        + memory.output_size_in_bytes
-        - memory.alias_size_in_bytes
-    )
 
 
 def _compile_every_bucket(trainer: train.Trainer, state) -> tuple[dict, float]:
@@ -104,8 +92,8 @@ def run(
         trainer = train.Trainer(config)
         state = trainer.init_state()
         compiled, seconds = _compile_every_bucket(trainer, state)
-        case = _Case(trainer, state, compiled, seconds, _peak_bytes(compiled[max(compiled)]))
-        _time_steps(case, 0, 2)  # the first calls of each executable are not timed
+        case = _Case(trainer, state, compiled, seconds, benchmark.peak_bytes(compiled[max(compiled)]))
+        _time_steps(case, 0, 2)  # two untimed steps first
         case.padded_steps.clear()
         cases[(task, b, n, k)] = case
     for r in range(rounds):
