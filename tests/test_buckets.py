@@ -70,14 +70,9 @@ def test_bucket_sampling_is_a_function_of_the_seed():
         buckets.Buckets(tasks.get("copy"), 0)
 
 
-def _loss(model, params, batch):
-    return _jitted_loss(model, params, tuple(jnp.asarray(x) for x in batch))
-
-
 @functools.partial(jax.jit, static_argnums=0)
-def _jitted_loss(model, params, batch):
-    inputs, targets, mask = batch
-    return metrics.bits_per_sequence(model.apply({"params": params}, inputs), targets, mask)
+def _loss(model, params, batch):
+    return metrics.bits_per_sequence(model.apply({"params": params}, batch.inputs), batch.targets, batch.mask)
 
 
 def test_trimmed_batch_has_the_same_loss_and_gradient_as_the_padded_one():
