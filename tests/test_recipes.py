@@ -1,0 +1,23 @@
+"""The recipe search's cells: names, overrides and budgets (no training)."""
+
+from experiments import recipes
+
+
+def test_cell_names_are_unique_and_spell_out_their_recipe():
+    for task in recipes.BUDGETS:
+        names = list(recipes.grid(task))
+        assert len(names) == len(set(names)), task
+    name, overrides = recipes._cell(1, "rmsprop", 3e-4, lr_half_life=40_000, clip_mode="tanh")
+    assert name == "b1-rmsprop-3e-4-halflife40k-tanh"
+    assert overrides["clip_elementwise"] == 10.0 and overrides["clip_global_norm"] == 0.0
+
+
+def test_a_cell_budget_replaces_the_tasks():
+    name, overrides = recipes._cell(8, "adam", 1e-3, budget=(100_000, 30.0, 5))
+    assert name == "b8-adam-1e-3-100k-5seeds"
+    config = recipes.cell_config("associative_recall", overrides)
+    assert (config.seeds, config.steps, config.max_minutes) == (5, 12_500, 30.0)
+    assert config.eval_every == 125 and config.optimizer == "adam" and config.clip_global_norm == 50.0
+    plain = recipes.cell_config("associative_recall", recipes._cell(8, "adam", 1e-3)[1])
+    assert (plain.seeds, plain.steps, plain.max_minutes) == (3, 5_000, 10.0)
+    assert "budget" in overrides  # the cell's own dict is left as it was
