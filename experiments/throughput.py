@@ -27,6 +27,7 @@ import sys
 import time
 
 import jax
+import numpy as np
 
 import tasks
 from experiments import benchmark, train
@@ -42,6 +43,7 @@ class _Case:
     peak_bytes: int | None
     times: list = dataclasses.field(default_factory=list)
     padded_steps: list = dataclasses.field(default_factory=list)
+    bucket_times: dict = dataclasses.field(default_factory=dict)  # edge -> [seconds per step, per round]
 
 
 def _compile_every_bucket(trainer: train.Trainer, state) -> tuple[dict, float]:
@@ -63,8 +65,30 @@ def _compile_every_bucket(trainer: train.Trainer, state) -> tuple[dict, float]:
 
 def _time_steps(case: _Case, start: int, steps: int) -> float:
     batches = [case.trainer.batch(start + i) for i in range(steps)]
-    jax.block_until_ready(batches)
     case.padded_steps += [b.inputs.shape[2] for b in batches]
+    return _time_batches(case, batches)
+
+
+def _bucket_batches(trainer: train.Trainer, bucket: int, start: int, steps: int) -> list[tasks.Batch]:
+    """``steps`` training batches ``[K, B, T, ...]``, all from length bucket number ``bucket``."""
+    size = trainer.config.batch_size
+
+    def one(step: int) -> tasks.Batch:
+        per_seed = [trainer.buckets.sample((seed, step), size, bucket) for seed in trainer.seeds]
+        stacked = jax.tree.map(lambda *fields: np.stack(fields), *per_seed)
+        return jax.device_put(stacked, trainer.data_sharding)
+
+    return [one(start + i) for i in range(steps)]
+
+
+def fixed_and_per_step(lengths: list[int], seconds: list[float]) -> tuple[float, float]:
+    """The least-squares line ``seconds = fixed + per_step * length`` through (length, seconds)."""
+    per_step, fixed = np.polyfit(np.asarray(lengths, float), np.asarray(seconds, float), 1)
+    return float(fixed), float(per_step)
+
+
+def _time_batches(case: _Case, batches: list[tasks.Batch]) -> float:
+    jax.block_until_ready(batches)
     state = case.state
     begin = time.perf_counter()
     for batch in batches:
@@ -82,6 +106,7 @@ def run(
     steps: int,
     rounds: int,
     smoke: bool = False,
+    per_bucket: bool = False,
 ) -> dict:
     keys = list(itertools.product(task_names, batch_sizes, buckets, seeds))
     cases = {}
@@ -98,7 +123,12 @@ def run(
         cases[(task, b, n, k)] = case
     for r in range(rounds):
         for key in keys:
-            cases[key].times.append(_time_steps(cases[key], 10_000 + r * steps, steps))
+            case = cases[key]
+            case.times.append(_time_steps(case, 10_000 + r * steps, steps))
+            if per_bucket and case.trainer.buckets is not None:
+                for i, edge in enumerate(case.trainer.buckets.edges):
+                    batches = _bucket_batches(case.trainer, i, 20_000 + r * steps, steps)
+                    case.bucket_times.setdefault(edge, []).append(_time_batches(case, batches) / steps)
     rows = []
     for (task, b, n, k), case in cases.items():
         per_step = statistics.median(case.times) / steps
@@ -117,6 +147,12 @@ def run(
                 "peak_bytes": case.peak_bytes,
             }
         )
+        if case.bucket_times:
+            medians = {edge: statistics.median(t) for edge, t in sorted(case.bucket_times.items())}
+            fixed, slope = fixed_and_per_step(list(medians), list(medians.values()))
+            rows[-1]["bucket_step_ms"] = {str(edge): 1e3 * t for edge, t in medians.items()}
+            rows[-1]["fixed_ms"] = 1e3 * fixed  # the line through them: the cost of an update ...
+            rows[-1]["per_time_step_us"] = 1e6 * slope  # ... and of each time step in it
     for row in rows:
         first = next(r for r in rows if (r["task"], r["batch_size"]) == (row["task"], row["batch_size"]))
         row["x_first"] = row["sequences_per_second"] / first["sequences_per_second"]
@@ -143,6 +179,11 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=None, help="write the JSON here")
     parser.add_argument("--smoke", action="store_true", help="the task's tiny smoke model (for tests)")
+    parser.add_argument(
+        "--per-bucket",
+        action="store_true",
+        help="also time steps of each bucket alone, and fit the cost of an update and of a time step",
+    )
     args = parser.parse_args(argv)
     numbers = args.seeds + args.length_buckets + args.batch_size + [args.steps, args.rounds]
     if min(numbers) < 1:
@@ -159,7 +200,14 @@ def main(argv=None) -> int:
         )
         return 2
     result = run(
-        args.task, args.seeds, args.length_buckets, args.batch_size, args.steps, args.rounds, args.smoke
+        args.task,
+        args.seeds,
+        args.length_buckets,
+        args.batch_size,
+        args.steps,
+        args.rounds,
+        args.smoke,
+        args.per_bucket,
     )
     print(
         f"{'task':>20}{'batch':>6}{'buckets':>8}{'seeds':>6}{'steps':>7}{'step ms':>10}{'seq/s':>10}"
@@ -172,6 +220,12 @@ def main(argv=None) -> int:
             f"{row['mean_padded_steps']:>7.1f}{row['step_ms']:>10.2f}{row['sequences_per_second']:>10.0f}"
             f"{row['x_first']:>9.2f}{row['compile_seconds']:>11.1f}{peak:>10}"
         )
+        if "bucket_step_ms" in row:
+            per_edge = ", ".join(f"{edge} steps {ms:.2f} ms" for edge, ms in row["bucket_step_ms"].items())
+            print(
+                f"{'':>20}per bucket: {per_edge}; {row['fixed_ms']:.2f} ms per update "
+                f"+ {row['per_time_step_us']:.1f} us per time step"
+            )
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(result, indent=2))
     return 0

@@ -469,11 +469,32 @@ def test_paper_sized_lstm_baseline_over_two_seeds_does_not_hang(tmp_path):
     assert len(_costs(tmp_path)[0]) == 2
 
 
+def test_throughput_fits_the_cost_of_an_update_and_of_a_time_step():
+    from experiments import throughput
+
+    fixed, per_step = throughput.fixed_and_per_step([11, 21, 41], [1e-3 + 11e-5, 1e-3 + 21e-5, 1e-3 + 41e-5])
+    np.testing.assert_allclose([fixed, per_step], [1e-3, 1e-5], rtol=1e-9)
+
+
+def test_throughput_bucket_batches_all_have_the_buckets_length():
+    from experiments import throughput
+
+    config = dataclasses.replace(
+        config_lib.task_config("copy", smoke=True), seeds=2, batch_size=3, length_buckets=3
+    )
+    trainer = train.Trainer(config)
+    for i, edge in enumerate(trainer.buckets.edges):
+        (batch,) = throughput._bucket_batches(trainer, i, start=5, steps=1)
+        assert batch.inputs.shape[:3] == (2, 3, edge)
+        assert not np.array_equal(batch.inputs[0], batch.inputs[1])  # each seed its own sequences
+
+
 def test_throughput_script_smoke(tmp_path, capsys):
     from experiments import throughput
 
     out = tmp_path / "t.json"
     argv = ["--smoke", "--task", "repeat_copy", "--seeds", "2", "--length-buckets", "1", "2"]
+    argv += ["--per-bucket"]
     assert throughput.main([*argv, "--steps", "2", "--rounds", "1", "--out", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
     assert [(r["task"], r["length_buckets"], r["seeds"]) for r in rows] == [
@@ -489,6 +510,11 @@ def test_throughput_script_smoke(tmp_path, capsys):
         all(r["peak_bytes"] > 0 for r in rows)
         and rows[1]["x_first"] == rows[1]["sequences_per_second"] / rows[0]["sequences_per_second"]
     )
+    # --per-bucket: each bucket's steps timed alone (only where there are buckets), and the line through them
+    assert "bucket_step_ms" not in rows[0]
+    assert list(rows[1]["bucket_step_ms"]) == [str(e) for e in rows[1]["edges"]]
+    assert all(ms > 0 for ms in rows[1]["bucket_step_ms"].values()) and "per_time_step_us" in rows[1]
+    assert "ms per update" in capsys.readouterr().out
     assert throughput.main(["--seeds", "0"]) == 2
     assert throughput.main(["--task", "sorting"]) == 2
     assert "unknown --task sorting" in capsys.readouterr().err
