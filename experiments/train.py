@@ -272,8 +272,12 @@ class Trainer:
                     f"{config.task}: {', '.join(self.eval_tasks)}"
                 )
             self.eval_tasks = {name: self.eval_tasks[name] for name in wanted}
+        # Each seed's statistics stay on its own devices: replicating them made every step wait for every
+        # device (one seed per CPU device at batch 1: 834 against 682 sequences/s for two seeds). A run of
+        # several processes replicates them, so that each can read all of them.
+        stats_sharding = self.replicated if jax.process_count() > 1 else NamedSharding(self.mesh, P("seed"))
         self.train_step = make_train_step(
-            self.model, self.optimizer, (state_shardings(self.mesh, self.abstract_state()), self.replicated)
+            self.model, self.optimizer, (state_shardings(self.mesh, self.abstract_state()), stats_sharding)
         )
         self.eval_step = make_eval_step(self.model, self.replicated)
         # Evaluation batches (and the task's reference figures on them, like the n-gram optimum) are

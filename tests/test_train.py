@@ -353,16 +353,21 @@ def test_k_seeds_in_one_program_equal_k_single_seed_runs(tmp_path):
 
 
 SHARDED = """
-import json, sys
+import dataclasses, json, sys
 import jax
-from experiments import train
+from jax.sharding import PartitionSpec as P
+from experiments import config, train
 assert jax.device_count() == 4, jax.devices()
 out = {}
-for n in (1, 4):
+for n in (1, 4):  # 4 devices: 2 seeds, each on 2 devices that split its batch
     d = sys.argv[1] + f"/dev{n}"
-    assert train.main(["--smoke", "--steps", "3", "--batch-size", "8", "--num-devices", str(n),
-                       "--workdir", d, "--no-progress"]) == 0
-    out[n] = [r["cost"][0] for r in train.read_jsonl(train.RunDir(d).metrics)]
+    assert train.main(["--smoke", "--steps", "3", "--batch-size", "8", "--seeds", "2", "--num-devices",
+                       str(n), "--workdir", d, "--no-progress"]) == 0
+    out[n] = [r["cost"] for r in train.read_jsonl(train.RunDir(d).metrics)]
+# Each seed's statistics come back from its own devices, not replicated on all.
+trainer = train.Trainer(dataclasses.replace(config.task_config("copy", smoke=True), seeds=2, batch_size=8))
+_, stats = trainer.train_step(trainer.init_state(), trainer.batch(0))
+assert stats["cost"].sharding.spec == P("seed") and not stats["cost"].is_fully_replicated
 print(json.dumps(out))
 """
 
