@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import math
 import pathlib
 import platform
 import statistics
@@ -98,6 +99,12 @@ def _time_batches(case: _Case, batches: list[tasks.Batch]) -> float:
     return time.perf_counter() - begin
 
 
+def fits(batch_size: int, seeds: int, devices: int) -> bool:
+    """Whether a run of ``seeds`` seeds at ``batch_size`` can use ``devices`` devices: the mesh puts
+    gcd(devices, seeds) of them on the seed axis and splits each seed's batch over the rest."""
+    return batch_size % (devices // math.gcd(devices, seeds)) == 0
+
+
 def run(
     task_names: list[str],
     seeds: list[int],
@@ -107,12 +114,18 @@ def run(
     rounds: int,
     smoke: bool = False,
     per_bucket: bool = False,
+    num_devices: tuple[int, ...] = (1,),
 ) -> dict:
-    keys = list(itertools.product(task_names, batch_sizes, buckets, seeds))
+    keys = [
+        (task, b, n, k, d)
+        for task, b, n, k, d in itertools.product(task_names, batch_sizes, buckets, seeds, num_devices)
+        if fits(b, k, d)
+    ]
     cases = {}
-    for task, b, n, k in keys:
+    for key in keys:
+        task, b, n, k, d = key
         config = dataclasses.replace(
-            config_lib.task_config(task, smoke=smoke), seeds=k, batch_size=b, length_buckets=n
+            config_lib.task_config(task, smoke=smoke), seeds=k, batch_size=b, length_buckets=n, num_devices=d
         )
         trainer = train.Trainer(config)
         state = trainer.init_state()
@@ -120,7 +133,7 @@ def run(
         case = _Case(trainer, state, compiled, seconds, benchmark.peak_bytes(compiled[max(compiled)]))
         _time_steps(case, 0, 2)  # two untimed steps first
         case.padded_steps.clear()
-        cases[(task, b, n, k)] = case
+        cases[key] = case
     for r in range(rounds):
         for key in keys:
             case = cases[key]
@@ -130,7 +143,7 @@ def run(
                     batches = _bucket_batches(case.trainer, i, 20_000 + r * steps, steps)
                     case.bucket_times.setdefault(edge, []).append(_time_batches(case, batches) / steps)
     rows = []
-    for (task, b, n, k), case in cases.items():
+    for (task, b, n, k, d), case in cases.items():
         per_step = statistics.median(case.times) / steps
         rows.append(
             {
@@ -139,6 +152,7 @@ def run(
                 "length_buckets": n,
                 "edges": sorted(case.compiled),
                 "seeds": k,
+                "num_devices": d,
                 "mean_padded_steps": statistics.mean(case.padded_steps),
                 "step_ms": 1e3 * per_step,
                 "sequences_per_second": k * b / per_step,
@@ -175,6 +189,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--length-buckets", type=int, nargs="+", default=[4])
     parser.add_argument("--batch-size", type=int, nargs="+", default=[1])
+    parser.add_argument(
+        "--num-devices",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="devices per run; on CPU the script makes that many host devices (JAX_NUM_CPU_DEVICES)",
+    )
     parser.add_argument("--steps", type=int, default=200, help="steps timed per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=None, help="write the JSON here")
@@ -185,10 +206,12 @@ def main(argv=None) -> int:
         help="also time steps of each bucket alone, and fit the cost of an update and of a time step",
     )
     args = parser.parse_args(argv)
-    numbers = args.seeds + args.length_buckets + args.batch_size + [args.steps, args.rounds]
+    numbers = [*args.seeds, *args.length_buckets, *args.batch_size, *args.num_devices]
+    numbers += [args.steps, args.rounds]
     if min(numbers) < 1:
         print(
-            "error: --seeds, --length-buckets, --batch-size, --steps and --rounds must be >= 1",
+            "error: --seeds, --length-buckets, --batch-size, --num-devices, --steps and --rounds must be "
+            ">= 1",
             file=sys.stderr,
         )
         return 2
@@ -199,6 +222,12 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
+    wanted = max(args.num_devices)
+    if wanted > 1 and jax.config.jax_num_cpu_devices < wanted:
+        try:  # host devices for the CPU backend; only possible before JAX has started it
+            jax.config.update("jax_num_cpu_devices", wanted)
+        except RuntimeError:
+            pass  # already started: the runs that need more devices than it has fail with the count
     result = run(
         args.task,
         args.seeds,
@@ -208,15 +237,17 @@ def main(argv=None) -> int:
         args.rounds,
         args.smoke,
         args.per_bucket,
+        tuple(args.num_devices),
     )
     print(
-        f"{'task':>20}{'batch':>6}{'buckets':>8}{'seeds':>6}{'steps':>7}{'step ms':>10}{'seq/s':>10}"
-        f"{'x first':>9}{'compile s':>11}{'peak MiB':>10}"
+        f"{'task':>20}{'batch':>6}{'buckets':>8}{'seeds':>6}{'devs':>5}{'steps':>7}{'step ms':>10}"
+        f"{'seq/s':>10}{'x first':>9}{'compile s':>11}{'peak MiB':>10}"
     )
     for row in result["rows"]:
         peak = "-" if row["peak_bytes"] is None else f"{row['peak_bytes'] / 2**20:.1f}"
         print(
             f"{row['task']:>20}{row['batch_size']:>6}{row['length_buckets']:>8}{row['seeds']:>6}"
+            f"{row['num_devices']:>5}"
             f"{row['mean_padded_steps']:>7.1f}{row['step_ms']:>10.2f}{row['sequences_per_second']:>10.0f}"
             f"{row['x_first']:>9.2f}{row['compile_seconds']:>11.1f}{peak:>10}"
         )

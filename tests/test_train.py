@@ -481,6 +481,14 @@ def test_throughput_fits_the_cost_of_an_update_and_of_a_time_step():
     np.testing.assert_allclose([fixed, per_step], [1e-3, 1e-5], rtol=1e-9)
 
 
+def test_throughput_runs_only_the_device_counts_a_run_can_use():
+    from experiments import throughput
+
+    assert throughput.fits(1, 2, 2) and throughput.fits(1, 4, 2)  # one seed or two per device
+    assert not throughput.fits(1, 1, 2) and not throughput.fits(1, 3, 2)  # batch 1 cannot be split
+    assert throughput.fits(2, 3, 2) and throughput.fits(8, 1, 4) and not throughput.fits(2, 1, 4)
+
+
 def test_throughput_bucket_batches_all_have_the_buckets_length():
     from experiments import throughput
 
