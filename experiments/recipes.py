@@ -45,8 +45,8 @@ ADAM = {**PLAIN, "optimizer": "adam", "clip_elementwise": 0.0, "clip_global_norm
 def _cell(
     batch: int, optimizer: str, lr: float, budget: tuple[int, float, int] | None = None, **extra
 ) -> tuple[str, dict]:
-    """A cell's name and TrainConfig overrides; ``budget`` replaces the task's (``BUDGETS``) for this cell
-    and is part of its name (``-100k-5seeds``)."""
+    """A cell's name and TrainConfig overrides; ``budget`` (sequences, minutes, seeds) replaces the task's
+    (``BUDGETS``) for this cell, its sequences and seeds in its name (``-100k-5seeds``)."""
     base = PAPER if optimizer == "rmsprop" else ADAM
     name = f"b{batch}-{optimizer}-{lr:.0e}".replace("e-0", "e-")
     if "lr_half_life" in extra:
@@ -58,6 +58,9 @@ def _cell(
         name += f"-{budget[0] // 1000}k-{budget[2]}seeds"
         overrides["budget"] = budget
     return name, overrides
+
+
+LONG = (100_000, 30.0, 5)  # a second round's budget, for cells that need more than the task's
 
 
 def grid(task: str) -> dict[str, dict]:
@@ -78,8 +81,8 @@ def grid(task: str) -> dict[str, dict]:
             _cell(32, "rmsprop", 1e-3),
             _cell(64, "adam", 3e-3),
             # Round 2: 40,000 sequences were too few to judge a cell (the kept recipe itself converged
-            # at 51,000-115,000), so the batch-8 cell that converged one seed at 33,000 again, with 5
-            # seeds and 100,000 sequences each.
+            # at 65,536-84,992 on 4 seeds of 5), so the batch-8 cell that converged one seed at 33,000
+            # again, with 5 seeds and 100,000 sequences each.
             _cell(8, "adam", 1e-3, budget=LONG),
         ]
     elif task == "copy":
@@ -104,7 +107,7 @@ def grid(task: str) -> dict[str, dict]:
             _cell(4, "rmsprop", 3e-4),
             _cell(1, "adam", 1e-4),
             # Round 2: the kept recipe (half-life 20,000, tanh) converged 4 seeds of 5; the fifth was
-            # still falling slowly (83 to 50 bits per sequence from 9,000 to 73,000 sequences) at a
+            # still falling slowly (83 to 50 bit errors per sequence from 9,000 to 73,000 sequences) at a
             # learning rate halved 3.6 times by then. A half-life twice as long keeps it 3x higher there.
             _cell(1, "rmsprop", 3e-4, lr_half_life=40_000, clip_mode="tanh", budget=(100_000, 45.0, 5)),
         ]
@@ -118,7 +121,6 @@ def grid(task: str) -> dict[str, dict]:
 
 
 # Per task: (sequences per seed, minutes, seeds) for each cell.
-LONG = (100_000, 30.0, 5)  # a second round's budget, for cells that need more than the task's
 BUDGETS = {
     "copy": (30_000, 10.0, 3),
     "associative_recall": (40_000, 10.0, 3),

@@ -5,13 +5,22 @@ batch sizes, several seeds in one program (``--seeds K``) against one, and lengt
         --batch-size 1 8 32 --seeds 1 --length-buckets 4     # every task's figures
     python -m experiments.throughput --task copy --seeds 1 2 4 8 --length-buckets 4
     python -m experiments.throughput --task repeat_copy --seeds 1 --length-buckets 1 4 6
+    python -m experiments.throughput --task copy --seeds 1 2 4 --num-devices 1 2   # seeds over devices
+    python -m experiments.throughput --task copy --batch-size 1 32 --per-bucket    # update vs time step
 
-Every combination of ``--task``, ``--batch-size``, ``--length-buckets`` and ``--seeds`` is a Trainer with
-the task's default config. Its training step is compiled for every bucket first (``compile_seconds``, all
-buckets together; ``peak_bytes`` is XLA's estimate for the longest one). Each round then times ``--steps``
-consecutive training steps of every combination in turn, so that a busy machine slows all alike; figures are
-medians over ``--rounds`` rounds. Sampling the batches is not timed (it overlaps the step in training).
+Every combination of ``--task``, ``--batch-size``, ``--length-buckets``, ``--seeds`` and ``--num-devices``
+(one device by default; on CPU the script makes the host devices asked for) is a Trainer with the task's
+default config, except those whose batch the device mesh cannot split (``fits``; named on stderr). Its
+training step is compiled for every bucket first (``compile_seconds``, all buckets together;
+``peak_bytes`` is XLA's estimate for the longest one). Each round then times ``--steps`` consecutive
+training steps of every combination in turn, so that a busy machine slows all alike; figures are medians
+over ``--rounds`` rounds. Sampling the batches is not timed (it overlaps the step in training).
 ``x_first`` is a row's sequences per second over the first row of the same task and batch size.
+
+``--per-bucket`` also times, each round, ``--steps`` steps of each length bucket alone
+(``bucket_step_ms``, per edge) and fits the line ``step = fixed + per_step * length`` through them
+(``fixed_ms``: what an update costs whatever its length; ``per_time_step_us``: each time step), for tasks
+with two buckets or more.
 """
 
 from __future__ import annotations
@@ -20,7 +29,6 @@ import argparse
 import dataclasses
 import itertools
 import json
-import math
 import pathlib
 import platform
 import statistics
@@ -70,18 +78,6 @@ def _time_steps(case: _Case, start: int, steps: int) -> float:
     return _time_batches(case, batches)
 
 
-def _bucket_batches(trainer: train.Trainer, bucket: int, start: int, steps: int) -> list[tasks.Batch]:
-    """``steps`` training batches ``[K, B, T, ...]``, all from length bucket number ``bucket``."""
-    size = trainer.config.batch_size
-
-    def one(step: int) -> tasks.Batch:
-        per_seed = [trainer.buckets.sample((seed, step), size, bucket) for seed in trainer.seeds]
-        stacked = jax.tree.map(lambda *fields: np.stack(fields), *per_seed)
-        return jax.device_put(stacked, trainer.data_sharding)
-
-    return [one(start + i) for i in range(steps)]
-
-
 def fixed_and_per_step(lengths: list[int], seconds: list[float]) -> tuple[float, float]:
     """The least-squares line ``seconds = fixed + per_step * length`` through (length, seconds)."""
     per_step, fixed = np.polyfit(np.asarray(lengths, float), np.asarray(seconds, float), 1)
@@ -100,9 +96,9 @@ def _time_batches(case: _Case, batches: list[tasks.Batch]) -> float:
 
 
 def fits(batch_size: int, seeds: int, devices: int) -> bool:
-    """Whether a run of ``seeds`` seeds at ``batch_size`` can use ``devices`` devices: the mesh puts
-    gcd(devices, seeds) of them on the seed axis and splits each seed's batch over the rest."""
-    return batch_size % (devices // math.gcd(devices, seeds)) == 0
+    """Whether a run of ``seeds`` seeds at ``batch_size`` can use ``devices`` devices: each seed's batch
+    is split over the mesh's data axis (``train.mesh_shape``)."""
+    return batch_size % train.mesh_shape(devices, seeds)[1] == 0
 
 
 def run(
@@ -138,9 +134,10 @@ def run(
         for key in keys:
             case = cases[key]
             case.times.append(_time_steps(case, 10_000 + r * steps, steps))
-            if per_bucket and case.trainer.buckets is not None:
+            if per_bucket and case.trainer.buckets is not None and len(case.trainer.buckets.edges) > 1:
                 for i, edge in enumerate(case.trainer.buckets.edges):
-                    batches = _bucket_batches(case.trainer, i, 20_000 + r * steps, steps)
+                    start = 20_000 + r * steps
+                    batches = [case.trainer.batch(start + j, bucket=i) for j in range(steps)]
                     case.bucket_times.setdefault(edge, []).append(_time_batches(case, batches) / steps)
     rows = []
     for (task, b, n, k, d), case in cases.items():
@@ -227,7 +224,19 @@ def main(argv=None) -> int:
         try:  # host devices for the CPU backend; only possible before JAX has started it
             jax.config.update("jax_num_cpu_devices", wanted)
         except RuntimeError:
-            pass  # already started: the runs that need more devices than it has fail with the count
+            pass  # already started: the count below says so
+    if jax.device_count() < wanted:
+        print(
+            f"error: --num-devices {wanted}, but {jax.device_count()} device(s) are visible", file=sys.stderr
+        )
+        return 2
+    combinations = itertools.product(args.batch_size, args.seeds, args.num_devices)
+    skipped = [(b, k, d) for b, k, d in combinations if not fits(b, k, d)]
+    for b, k, d in skipped:
+        print(f"skipped: batch {b} of {k} seed(s) cannot be split over {d} devices", file=sys.stderr)
+    if len(skipped) == len(args.batch_size) * len(args.seeds) * len(args.num_devices):
+        print("error: no combination of --batch-size, --seeds and --num-devices fits", file=sys.stderr)
+        return 2
     result = run(
         args.task,
         args.seeds,

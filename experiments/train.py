@@ -158,8 +158,14 @@ def make_mesh(num_devices: int, seeds: int = 1) -> Mesh:
             f"{len(devices)} devices of all of them (--num-devices 0)"
         )
     devices = devices[: num_devices or len(devices)]
-    seed_devices = math.gcd(len(devices), seeds)
-    return Mesh(np.array(devices).reshape(seed_devices, -1), ("seed", "data"))
+    return Mesh(np.array(devices).reshape(mesh_shape(len(devices), seeds)), ("seed", "data"))
+
+
+def mesh_shape(devices: int, seeds: int) -> tuple[int, int]:
+    """``(seed devices, data devices)`` of :func:`make_mesh`'s mesh over ``devices`` devices: the largest
+    number that divides both ``devices`` and ``seeds`` on the seed axis, the rest on the data axis."""
+    seed_devices = math.gcd(devices, seeds)
+    return seed_devices, devices // seed_devices
 
 
 def state_shardings(mesh: Mesh, state: TrainState):
@@ -273,8 +279,8 @@ class Trainer:
                 )
             self.eval_tasks = {name: self.eval_tasks[name] for name in wanted}
         # Each seed's statistics stay on its own devices: replicating them made every step wait for every
-        # device (one seed per CPU device at batch 1: 834 against 682 sequences/s for two seeds). A run of
-        # several processes replicates them, so that each can read all of them.
+        # device (README, "Several seeds on several CPU devices"). A run of several processes replicates
+        # them, so that each can read all of them.
         stats_sharding = self.replicated if jax.process_count() > 1 else NamedSharding(self.mesh, P("seed"))
         self.train_step = make_train_step(
             self.model, self.optimizer, (state_shardings(self.mesh, self.abstract_state()), stats_sharding)
@@ -307,14 +313,19 @@ class Trainer:
         best = jax.tree.map(jnp.copy, params)  # buffers of their own: the step donates the state
         return TrainState(jnp.zeros((), jnp.int32), params, opt_state, best, best_cost)
 
-    def batch(self, step: int) -> tasks.Batch:
+    def batch(self, step: int, bucket: int | None = None) -> tasks.Batch:
         """The training batch of ``step`` for every seed, ``[K, B, T', ...]``: a function of (seed, step).
 
         With length buckets, ``T'`` is the edge of a bucket drawn from ``step`` alone (the same for every
-        seed), and each seed's sequences are drawn from (seed, step) within it.
+        seed), or of bucket number ``bucket`` if given, and each seed's sequences are drawn from
+        (seed, step) within it.
         """
         size = self.config.batch_size
-        bucket = None if self.buckets is None else self.buckets.bucket((step,))
+        if self.buckets is None:
+            if bucket is not None:
+                raise ValueError(f"bucket={bucket}, but this run has no length buckets")
+        elif bucket is None:
+            bucket = self.buckets.bucket((step,))
         drawn: dict[int, tasks.Batch] = {}
 
         def seed_batch(k: int) -> tasks.Batch:  # only the seeds whose shards live on this process

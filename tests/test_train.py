@@ -368,6 +368,13 @@ for n in (1, 4):  # 4 devices: 2 seeds, each on 2 devices that split its batch
 trainer = train.Trainer(dataclasses.replace(config.task_config("copy", smoke=True), seeds=2, batch_size=8))
 _, stats = trainer.train_step(trainer.init_state(), trainer.batch(0))
 assert stats["cost"].sharding.spec == P("seed") and not stats["cost"].is_fully_replicated
+# The throughput script's rule for which (batch, seeds, devices) can run is the mesh's.
+from experiments import throughput
+for d in range(1, 5):
+    for k in range(1, 9):
+        for b in range(1, 9):
+            data = train.make_mesh(d, k).shape["data"]
+            assert throughput.fits(b, k, d) == (b % data == 0), (b, k, d)
 print(json.dumps(out))
 """
 
@@ -481,25 +488,32 @@ def test_throughput_fits_the_cost_of_an_update_and_of_a_time_step():
     np.testing.assert_allclose([fixed, per_step], [1e-3, 1e-5], rtol=1e-9)
 
 
-def test_throughput_runs_only_the_device_counts_a_run_can_use():
+def test_throughput_runs_only_the_device_counts_a_run_can_use(capsys):
     from experiments import throughput
 
     assert throughput.fits(1, 2, 2) and throughput.fits(1, 4, 2)  # one seed or two per device
     assert not throughput.fits(1, 1, 2) and not throughput.fits(1, 3, 2)  # batch 1 cannot be split
     assert throughput.fits(2, 3, 2) and throughput.fits(8, 1, 4) and not throughput.fits(2, 1, 4)
+    # Once JAX has started, asking for more devices than it has is a one-line error.
+    visible = jax.device_count()
+    assert throughput.main(["--smoke", "--num-devices", "1", str(visible + 7), "--steps", "1"]) == 2
+    assert f"--num-devices {visible + 7}, but {visible} device(s) are visible" in capsys.readouterr().err
 
 
-def test_throughput_bucket_batches_all_have_the_buckets_length():
-    from experiments import throughput
-
+def test_a_training_batch_of_a_given_bucket():
     config = dataclasses.replace(
         config_lib.task_config("copy", smoke=True), seeds=2, batch_size=3, length_buckets=3
     )
     trainer = train.Trainer(config)
     for i, edge in enumerate(trainer.buckets.edges):
-        (batch,) = throughput._bucket_batches(trainer, i, start=5, steps=1)
+        batch = trainer.batch(5, bucket=i)
         assert batch.inputs.shape[:3] == (2, 3, edge)
         assert not np.array_equal(batch.inputs[0], batch.inputs[1])  # each seed its own sequences
+    drawn = trainer.buckets.bucket((5,))
+    np.testing.assert_array_equal(trainer.batch(5, bucket=drawn).inputs, trainer.batch(5).inputs)
+    unbucketed = train.Trainer(dataclasses.replace(config, length_buckets=1))
+    with pytest.raises(ValueError, match="bucket=0, but this run has no length buckets"):
+        unbucketed.batch(5, bucket=0)
 
 
 def test_throughput_script_smoke(tmp_path, capsys):
