@@ -8,13 +8,13 @@ batch sizes, several seeds in one program (``--seeds K``) against one, and lengt
     python -m experiments.throughput --task copy --seeds 1 2 4 --num-devices 1 2   # seeds over devices
     python -m experiments.throughput --task copy --batch-size 1 32 --per-bucket    # update vs time step
 
-Every combination of ``--task``, ``--batch-size``, ``--length-buckets``, ``--seeds``, ``--num-devices`` and
-``--flat-optimizer`` (one device by default; on CPU the script makes the host devices asked for) is a
-Trainer with the task's default config, except those whose batch the device mesh cannot split (``fits``;
-named on stderr). Its training step is compiled for every bucket first (``compile_seconds``, all buckets
-together; ``peak_bytes`` is XLA's estimate for the longest one). Each round then times ``--steps``
-consecutive training steps of every combination in turn, so that a busy machine slows all alike; figures
-are medians over ``--rounds`` rounds. Sampling the batches is not timed (it overlaps the step in training).
+Every combination of ``--task``, ``--batch-size``, ``--length-buckets``, ``--seeds`` and ``--num-devices``
+(one device by default; on CPU the script makes the host devices asked for) is a Trainer with the task's
+default config, except those whose batch the device mesh cannot split (``fits``; named on stderr). Its
+training step is compiled for every bucket first (``compile_seconds``, all buckets together;
+``peak_bytes`` is XLA's estimate for the longest one). Each round then times ``--steps`` consecutive
+training steps of every combination in turn, so that a busy machine slows all alike; figures are medians
+over ``--rounds`` rounds. Sampling the batches is not timed (it overlaps the step in training).
 ``x_first`` is a row's sequences per second over the first row of the same task and batch size.
 
 ``--per-bucket`` also times, each round, ``--steps`` steps of each length bucket alone
@@ -111,20 +111,17 @@ def run(
     smoke: bool = False,
     per_bucket: bool = False,
     num_devices: tuple[int, ...] = (1,),
-    flat_optimizer: tuple[bool, ...] = (True,),
 ) -> dict:
-    grid = itertools.product(task_names, batch_sizes, buckets, seeds, num_devices, flat_optimizer)
-    keys = [(task, b, n, k, d, flat) for task, b, n, k, d, flat in grid if fits(b, k, d)]
+    keys = [
+        (task, b, n, k, d)
+        for task, b, n, k, d in itertools.product(task_names, batch_sizes, buckets, seeds, num_devices)
+        if fits(b, k, d)
+    ]
     cases = {}
     for key in keys:
-        task, b, n, k, d, flat = key
+        task, b, n, k, d = key
         config = dataclasses.replace(
-            config_lib.task_config(task, smoke=smoke),
-            seeds=k,
-            batch_size=b,
-            length_buckets=n,
-            num_devices=d,
-            flat_optimizer=flat,
+            config_lib.task_config(task, smoke=smoke), seeds=k, batch_size=b, length_buckets=n, num_devices=d
         )
         trainer = train.Trainer(config)
         state = trainer.init_state()
@@ -143,7 +140,7 @@ def run(
                     batches = [case.trainer.batch(start + j, bucket=i) for j in range(steps)]
                     case.bucket_times.setdefault(edge, []).append(_time_batches(case, batches) / steps)
     rows = []
-    for (task, b, n, k, d, flat), case in cases.items():
+    for (task, b, n, k, d), case in cases.items():
         per_step = statistics.median(case.times) / steps
         rows.append(
             {
@@ -153,7 +150,6 @@ def run(
                 "edges": sorted(case.compiled),
                 "seeds": k,
                 "num_devices": d,
-                "flat_optimizer": flat,
                 "mean_padded_steps": statistics.mean(case.padded_steps),
                 "step_ms": 1e3 * per_step,
                 "sequences_per_second": k * b / per_step,
@@ -196,13 +192,6 @@ def main(argv=None) -> int:
         nargs="+",
         default=[1],
         help="devices per run; on CPU the script makes that many host devices (JAX_NUM_CPU_DEVICES)",
-    )
-    parser.add_argument(
-        "--flat-optimizer",
-        nargs="+",
-        choices=["true", "false"],
-        default=["true"],
-        help="the optimiser on one flat vector (TrainConfig.flat_optimizer), or per parameter array",
     )
     parser.add_argument("--steps", type=int, default=200, help="steps timed per round")
     parser.add_argument("--rounds", type=int, default=5)
@@ -258,7 +247,6 @@ def main(argv=None) -> int:
         args.smoke,
         args.per_bucket,
         tuple(args.num_devices),
-        tuple(value == "true" for value in args.flat_optimizer),
     )
     print(
         f"{'task':>20}{'batch':>6}{'buckets':>8}{'seeds':>6}{'devs':>5}{'steps':>7}{'step ms':>10}"

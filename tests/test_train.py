@@ -548,7 +548,7 @@ def test_throughput_script_smoke(tmp_path, capsys):
 
     out = tmp_path / "t.json"
     argv = ["--smoke", "--task", "repeat_copy", "--seeds", "2", "--length-buckets", "1", "2"]
-    argv += ["--per-bucket", "--flat-optimizer", "false"]
+    argv += ["--per-bucket"]
     assert throughput.main([*argv, "--steps", "2", "--rounds", "1", "--out", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
     assert [(r["task"], r["length_buckets"], r["seeds"]) for r in rows] == [
@@ -565,7 +565,7 @@ def test_throughput_script_smoke(tmp_path, capsys):
         and rows[1]["x_first"] == rows[1]["sequences_per_second"] / rows[0]["sequences_per_second"]
     )
     # --per-bucket: each bucket's steps timed alone (only where there are buckets), and the line through them
-    assert "bucket_step_ms" not in rows[0] and not any(r["flat_optimizer"] for r in rows)
+    assert "bucket_step_ms" not in rows[0]
     assert list(rows[1]["bucket_step_ms"]) == [str(e) for e in rows[1]["edges"]]
     assert all(ms > 0 for ms in rows[1]["bucket_step_ms"].values()) and "per_time_step_us" in rows[1]
     assert "ms per update" in capsys.readouterr().out
