@@ -52,8 +52,6 @@ class TrainConfig:
     momentum: float = 0.9
     clip_global_norm: float = 50.0  # 0 turns it off
     clip_elementwise: float = 0.0  # the paper clips each component to (-10, 10); 0 turns it off
-    flat_optimizer: bool = True  # the optimiser updates one flat vector of all parameters (optax.flatten):
-    # the same arithmetic in fewer, larger kernels; False, one array per parameter (runs before this field)
     batch_size: int = 32
     steps: int = 10_000
     max_minutes: float = 0.0  # wall-clock budget of training in this session (compile included), after
@@ -121,7 +119,6 @@ class TrainConfig:
             data.setdefault("clip_mode", "hard")
             data.setdefault("length_buckets", 1)
             data.setdefault("converged_evals", 1)
-            data.setdefault("flat_optimizer", False)
             # remat_memory_step (True / False) became memory_backward ("remat" / "autodiff").
             if "remat_memory_step" in data:
                 data.setdefault("memory_backward", "remat" if data.pop("remat_memory_step") else "autodiff")
@@ -158,16 +155,6 @@ RESUMABLE_FIELDS = {
     # same schedule), so a run may continue at a smaller one.
     "learning_rate",
 }
-
-
-# Fields that fix only how the training state is laid out in a checkpoint, not what training computes: a
-# resumed run takes them from its checkpoint's config, whatever the command line says.
-LAYOUT_FIELDS = ("flat_optimizer",)
-
-
-def with_saved_layout(saved: TrainConfig, config: TrainConfig) -> TrainConfig:
-    """``config`` with the :data:`LAYOUT_FIELDS` of ``saved`` (the config of the run it resumes)."""
-    return dataclasses.replace(config, **{name: getattr(saved, name) for name in LAYOUT_FIELDS})
 
 
 def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:

@@ -139,10 +139,7 @@ def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
                 momentum=config.momentum,
             )
         )
-    guarded = optax.apply_if_finite(optax.chain(*chain), max_consecutive_errors=NEVER_GIVE_UP)
-    # On one flat vector the update is a few kernels instead of a few per parameter array: at batch 1,
-    # where an update's fixed cost is a large part of a step, that is 10% of a copy step.
-    return optax.flatten(guarded) if config.flat_optimizer else guarded
+    return optax.apply_if_finite(optax.chain(*chain), max_consecutive_errors=NEVER_GIVE_UP)
 
 
 def make_mesh(num_devices: int, seeds: int = 1) -> Mesh:
@@ -406,8 +403,6 @@ class Trainer:
 def train(config: TrainConfig, workdir: str | os.PathLike, resume: bool = False, progress: bool = True):
     """Train per ``config`` in ``workdir``; returns the run summary (also written to summary.json)."""
     run = RunDir(workdir, writes=distributed.is_main())
-    if resume and run.config.exists():  # the checkpoint's state layout, whatever the command line says
-        config = config_lib.with_saved_layout(config_lib.read_config(run.config), config)
     trainer = Trainer(config)
     earlier = run.start_session(config, resume)  # wall seconds of the run's earlier sessions
     manager = checkpoints.checkpoint_manager(run, config.checkpoint_every)

@@ -10,10 +10,8 @@ import subprocess
 import sys
 import time
 
-import chex
 import jax
 import numpy as np
-import optax
 import pytest
 
 import ntm
@@ -237,37 +235,12 @@ def test_existing_run_needs_resume_and_a_matching_config(tmp_path, capsys):
     assert "memory_size: checkpoint has 16, command line has 9" in capsys.readouterr().err
 
 
-def test_a_resumed_run_may_change_its_learning_rate_and_keeps_its_state_layout(tmp_path):
-    """Annealing by hand: the optimiser state carries over, the new rate applies from the resumed step.
-    A run whose optimiser state is per parameter array (``--flat-optimizer false``, as every run from before
-    that field) resumes as such without the flag."""
-    assert _run(tmp_path, "--steps", "2", "--checkpoint-every", "2", "--flat-optimizer", "false") == 0
+def test_a_resumed_run_may_change_its_learning_rate(tmp_path):
+    """Annealing by hand: the optimiser state carries over, the new rate applies from the resumed step."""
+    assert _run(tmp_path, "--steps", "2", "--checkpoint-every", "2") == 0
     assert _run(tmp_path, "--steps", "4", "--resume", "--learning-rate", "0.5") == 0
-    config = train.TrainConfig.from_json((tmp_path / "config.json").read_text())
-    assert config.learning_rate == 0.5 and not config.flat_optimizer
+    assert train.TrainConfig.from_json((tmp_path / "config.json").read_text()).learning_rate == 0.5
     assert json.loads((tmp_path / "summary.json").read_text())["steps"] == 4
-
-
-def test_the_flat_optimizer_makes_the_same_updates():
-    """optax.flatten changes where the optimiser's state lives, not the updates (skipped ones included)."""
-    base = dataclasses.replace(
-        config_lib.task_config("repeat_copy"), clip_elementwise=0.5, clip_global_norm=1.0
-    )
-    keys = iter(jax.random.split(jax.random.key(0), 16))
-    params = {"w": jax.random.normal(next(keys), (3, 4)), "b": {"c": jax.random.normal(next(keys), (5,))}}
-    grads = [jax.tree.map(lambda x: jax.random.normal(next(keys), x.shape), params) for _ in range(3)]
-    grads.insert(1, jax.tree.map(lambda x: x.at[0].set(np.nan), grads[0]))  # skipped
-    out = {}
-    for flat in (True, False):
-        optimizer = train.build_optimizer(dataclasses.replace(base, flat_optimizer=flat))
-        p, state = params, optimizer.init(params)
-        for g in grads:
-            updates, state = optimizer.update(g, state, p)
-            p = optax.apply_updates(p, updates)
-        out[flat] = p
-        assert int(train.skipped_updates(state)) == 1
-    chex.assert_trees_all_close(out[True], out[False], rtol=1e-6)
-    assert not np.allclose(out[True]["w"], params["w"])
 
 
 @pytest.mark.parametrize(
@@ -576,12 +549,10 @@ def test_throughput_script_smoke(tmp_path, capsys):
 
 def test_config_from_before_clip_mode_keeps_the_hard_clip():
     old = json.loads(config_lib.task_config("copy").to_json())
-    del old["clip_mode"], old["length_buckets"], old["converged_evals"], old["flat_optimizer"]
+    del old["clip_mode"], old["length_buckets"], old["converged_evals"]
     config = train.TrainConfig.from_json(json.dumps(old))
     assert (config.clip_mode, config.length_buckets, config.converged_evals) == ("hard", 1, 1)
-    assert not config.flat_optimizer  # its checkpoints hold one optimiser state per parameter array
-    fresh = config_lib.task_config("copy")
-    assert fresh.clip_mode == "tanh" and fresh.flat_optimizer
+    assert config_lib.task_config("copy").clip_mode == "tanh"
 
 
 @pytest.mark.parametrize("remat, backward", [(True, "remat"), (False, "autodiff")])
