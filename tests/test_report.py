@@ -93,3 +93,13 @@ def test_memory_picture_crops_circularly_across_the_wrap():
 def test_reading_results_loads_neither_jax_nor_orbax(module):
     code = f"import sys, experiments.{module}; sys.exit(any(m in sys.modules for m in ('jax', 'orbax')))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_the_committed_results_load_as_the_report_reads_them():
+    """Every committed experiment's config.json is a TrainConfig of this version, and the report reads
+    them all (a field a later change removed once broke it)."""
+    configs = sorted(registry.RESULTS.glob("*/config.json"))
+    assert len(configs) >= len(registry.EXPERIMENTS)
+    for path in configs:
+        TrainConfig.from_json(path.read_text())
+    assert set(report.load(registry.RESULTS)) == set(registry.EXPERIMENTS)
