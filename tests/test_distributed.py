@@ -154,6 +154,15 @@ for seeds, batch, shape in ((2, 4, (2, 2)), (3, 4, (1, 4))):
     state = trainer.init_state()
     state, stats = trainer.train_step(state, got)
     assert np.isfinite(np.asarray(stats["cost"])).all() and stats["cost"].shape == (seeds,)
+    # Each seed's statistics come back from its own devices, not replicated on all.
+    assert stats["cost"].sharding.spec == jax.sharding.PartitionSpec("seed")
+    assert stats["cost"].is_fully_replicated == (shape[0] == 1), shape
+# The throughput script's rule for which (batch, seeds, devices) can run is the mesh's.
+from experiments import throughput
+for d in range(1, 5):
+    for k in range(1, 9):
+        for b in range(1, 9):
+            assert throughput.fits(b, k, d) == (b % train.make_mesh(d, k).shape["data"] == 0), (b, k, d)
 print("ok")
 """
 

@@ -353,28 +353,16 @@ def test_k_seeds_in_one_program_equal_k_single_seed_runs(tmp_path):
 
 
 SHARDED = """
-import dataclasses, json, sys
+import json, sys
 import jax
-from jax.sharding import PartitionSpec as P
-from experiments import config, train
+from experiments import train
 assert jax.device_count() == 4, jax.devices()
 out = {}
-for n in (1, 4):  # 4 devices: 2 seeds, each on 2 devices that split its batch
+for n in (1, 4):
     d = sys.argv[1] + f"/dev{n}"
-    assert train.main(["--smoke", "--steps", "3", "--batch-size", "8", "--seeds", "2", "--num-devices",
-                       str(n), "--workdir", d, "--no-progress"]) == 0
-    out[n] = [r["cost"] for r in train.read_jsonl(train.RunDir(d).metrics)]
-# Each seed's statistics come back from its own devices, not replicated on all.
-trainer = train.Trainer(dataclasses.replace(config.task_config("copy", smoke=True), seeds=2, batch_size=8))
-_, stats = trainer.train_step(trainer.init_state(), trainer.batch(0))
-assert stats["cost"].sharding.spec == P("seed") and not stats["cost"].is_fully_replicated
-# The throughput script's rule for which (batch, seeds, devices) can run is the mesh's.
-from experiments import throughput
-for d in range(1, 5):
-    for k in range(1, 9):
-        for b in range(1, 9):
-            data = train.make_mesh(d, k).shape["data"]
-            assert throughput.fits(b, k, d) == (b % data == 0), (b, k, d)
+    assert train.main(["--smoke", "--steps", "3", "--batch-size", "8", "--num-devices", str(n),
+                       "--workdir", d, "--no-progress"]) == 0
+    out[n] = [r["cost"][0] for r in train.read_jsonl(train.RunDir(d).metrics)]
 print(json.dumps(out))
 """
 
