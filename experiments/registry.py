@@ -55,8 +55,8 @@ EXPERIMENTS: dict[str, list[str]] = {
         *("--max-minutes", "25"),
     ],
     # The committed priority-sort run trained 45 minutes, then 100 more and 100 more with --resume. Its
-    # baseline trained these 20 minutes, then 106 and 24 more to 319,258 sequences (reproduce --only
-    # priority_sort_lstm --resume --minutes M -- --steps 357240).
+    # baseline trained these 20 minutes, then 106, 24 and 11 more to the NTM's 357,240 sequences
+    # (reproduce --only priority_sort_lstm --resume --minutes M -- --steps 357240).
     "priority_sort": ["--task", "priority_sort", "--seeds", "3", "--max-minutes", "45"],
     "priority_sort_lstm": [
         *("--task", "priority_sort", "--model", "lstm", "--seeds", "1", "--steps", "55478"),
