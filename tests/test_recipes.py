@@ -21,3 +21,13 @@ def test_a_cell_budget_replaces_the_tasks():
     plain = recipes.cell_config("associative_recall", recipes._cell(8, "adam", 1e-3)[1])
     assert (plain.seeds, plain.steps, plain.max_minutes) == (3, 5_000, 10.0)
     assert "budget" in overrides  # the cell's own dict is left as it was
+
+
+def test_wall_time_is_incomplete_only_when_a_session_wrote_no_summary():
+    first = [100.0 * i for i in range(11)]  # a session logging from 0 s to 1,000 s
+    second = [5000.0 + 100.0 * i for i in range(6)]  # resumed after a gap, 5,000 s to 5,500 s
+    times = first + second
+    assert not recipes.wall_incomplete(times, 1600.0)  # both sessions' summaries: 1,000 + 500 + compile
+    assert recipes.wall_incomplete(times, 600.0)  # only the second's: the first 1,000 s are missing
+    assert not recipes.wall_incomplete(first, 1050.0)  # one session, no gap
+    assert not recipes.wall_incomplete([], 0.0)

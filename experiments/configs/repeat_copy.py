@@ -10,10 +10,10 @@ made both stay (26,000 and 36,000). The tanh bound alone also converged both, la
 29 relapses). This config takes the half-life, with the tanh bound that is the default everywhere; the
 pair's measurement is the 5-seed result in ``experiments/results/repeat_copy`` (4/5 converged at
 28,000-35,000 sequences; the fifth still on the plateau after 79,601). A second round tried a half-life
-twice as long (40,000) on 5 seeds for 100,000 sequences: the same fifth seed fell further (14 bit errors per
-sequence at 97,443 against 50 at 73,000) but still did not converge; the other four converged at
-31,000-48,000 and relapsed 60 times in all (worst 4.1 bit errors) against 23 (worst 0.95) here, so the
-half-life stays 20,000.
+twice as long (40,000) on 5 seeds: the same fifth seed fell further (14 bit errors per sequence at 97,443
+against 50 at 73,000) but did not converge, and resumed to 170,000 it stood at 11.0 (10.9 from 150,000 on,
+at the learning rate's floor); the other four converged at 31,000-48,000 and relapsed 73 times in all
+(worst 4.1 bit errors) against 23 (worst 0.95) here, so the half-life stays 20,000.
 """
 
 import dataclasses
