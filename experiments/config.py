@@ -48,6 +48,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     lr_half_life: int = 0  # sequences (per seed) over which the learning rate halves, down to a tenth
     # of its start; 0 keeps it constant
+    lr_drops: str = ""  # "S1:LR1,S2:LR2,...": from S1 sequences per seed on the rate is LR1, from S2 on
+    # LR2 (parse_lr_drops); "" keeps learning_rate throughout
     rmsprop_decay: float = 0.95
     momentum: float = 0.9
     clip_global_norm: float = 50.0  # 0 turns it off
@@ -97,6 +99,17 @@ class TrainConfig:
             )
         if self.lr_half_life < 0:
             raise ValueError(f"lr_half_life must be >= 0 (0: constant), got {self.lr_half_life!r}")
+        drops = parse_lr_drops(self.lr_drops)
+        if drops and self.lr_half_life:
+            raise ValueError(
+                f"lr_drops={self.lr_drops!r} and lr_half_life={self.lr_half_life!r} are two schedules: "
+                "set one"
+            )
+        uneven = [sequences for sequences, _ in drops if sequences % self.batch_size]
+        if uneven:
+            raise ValueError(
+                f"lr_drops: {uneven[0]} sequences is not a whole number of batches of {self.batch_size}"
+            )
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
 
@@ -127,6 +140,27 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"config has unknown fields {unknown}")
         return cls(**data)
+
+
+def parse_lr_drops(text: str) -> tuple[tuple[int, float], ...]:
+    """``"91287:3e-5,171940:1e-5"`` -> ``((91287, 3e-5), (171940, 1e-5))``: (sequences per seed, rate).
+
+    The sequences must be positive and increasing, the rates positive; ``""`` is no drops. A ValueError
+    names the part that is not.
+    """
+    drops = []
+    for part in text.split(",") if text.strip() else []:
+        try:
+            sequences, rate = part.split(":")
+            drop = (int(sequences), float(rate))
+        except ValueError:
+            raise ValueError(f"lr_drops: {part.strip()!r} is not SEQUENCES:RATE (e.g. 90000:3e-5)") from None
+        if drop[0] < 1 or not drop[1] > 0:
+            raise ValueError(f"lr_drops: {part.strip()!r} needs sequences >= 1 and a rate > 0")
+        if drops and drop[0] <= drops[-1][0]:
+            raise ValueError(f"lr_drops: {part.strip()!r} does not come after {drops[-1][0]} sequences")
+        drops.append(drop)
+    return tuple(drops)
 
 
 def read_config(path) -> TrainConfig:

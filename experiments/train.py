@@ -95,10 +95,18 @@ def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
 
 
 def learning_rate(config: TrainConfig) -> optax.Schedule | float:
-    """The constant learning rate, or with ``lr_half_life`` one that halves every so many sequences.
+    """The constant learning rate, or a schedule: with ``lr_half_life`` one that halves every so many
+    sequences, ``lr(update) = lr_0 * max(0.5 ** (update * batch_size / half_life), 0.1)``; with
+    ``lr_drops`` one that is constant between drops, ``lr(update) = LR_k`` from update ``S_k / batch_size``
+    on (``lr_0`` before the first).
 
-    ``lr(update) = lr_0 * max(0.5 ** (update * batch_size / half_life), 0.1)``.
+    A schedule counts the updates the optimiser applied (a skipped non-finite one does not count).
     """
+    drops = config_lib.parse_lr_drops(config.lr_drops)
+    if drops:
+        starts = jnp.asarray([sequences // config.batch_size for sequences, _ in drops])
+        rates = jnp.asarray([config.learning_rate, *(rate for _, rate in drops)], jnp.float32)
+        return lambda count: rates[jnp.searchsorted(starts, count, side="right")]
     if not config.lr_half_life:
         return config.learning_rate
     half_life_updates = config.lr_half_life / config.batch_size

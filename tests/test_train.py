@@ -11,7 +11,9 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import ntm
@@ -197,6 +199,41 @@ def test_learning_rate_half_life():
     assert train.learning_rate(dataclasses.replace(config, lr_half_life=0)) == 1e-3
 
 
+def test_learning_rate_drops_at_the_given_sequences():
+    config = dataclasses.replace(
+        config_lib.task_config("copy", smoke=True),
+        learning_rate=1e-3,
+        lr_drops="40:1e-4,80:1e-5",
+        lr_half_life=0,
+    )
+    schedule = jax.jit(train.learning_rate(config))
+    # 40 sequences at batch 4 are 10 updates: updates 0-9 at 1e-3, 10-19 at 1e-4, 20 on at 1e-5.
+    rates = [float(schedule(jnp.asarray(u, jnp.int32))) for u in (0, 9, 10, 19, 20, 10_000)]
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5], rtol=1e-6)
+
+
+def test_an_optimiser_with_drops_makes_the_updates_of_a_run_resumed_at_each_rate():
+    # The n-gram config's schedule stands for a run whose rate was lowered by hand with --resume
+    # --learning-rate: the same optimiser updates, given the same gradients.
+    base = dataclasses.replace(config_lib.task_config("copy", smoke=True), batch_size=1, lr_half_life=0)
+    grads = [{"w": jnp.asarray([0.5 * (-1) ** k, 1.0 + k])} for k in range(6)]
+    scheduled = train.build_optimizer(dataclasses.replace(base, learning_rate=1e-2, lr_drops="3:1e-3"))
+    params, state = {"w": jnp.zeros(2)}, None
+    state = scheduled.init(params)
+    for g in grads:
+        updates, state = scheduled.update(g, state, params)
+        params = optax.apply_updates(params, updates)
+    by_hand = {"w": jnp.zeros(2)}
+    first = train.build_optimizer(dataclasses.replace(base, learning_rate=1e-2))
+    hand_state = first.init(by_hand)
+    for k, g in enumerate(grads):
+        optimizer = first if k < 3 else train.build_optimizer(dataclasses.replace(base, learning_rate=1e-3))
+        updates, hand_state = optimizer.update(g, hand_state, by_hand)
+        by_hand = optax.apply_updates(by_hand, updates)
+    np.testing.assert_allclose(params["w"], by_hand["w"], rtol=1e-6)
+    assert not np.allclose(params["w"], 0.0)
+
+
 def test_converged_run_writes_one_train_record_per_evaluation(tmp_path):
     # Every seed converges at the first evaluation (threshold far above any error); the final evaluation of
     # every split must not write the train record a second time.
@@ -261,6 +298,14 @@ def test_a_resumed_run_may_change_its_learning_rate(tmp_path):
         (["--length-buckets", "0"], "length_buckets must be an integer >= 1, got 0"),
         (["--converged-evals", "0"], "converged_evals must be an integer >= 1, got 0"),
         (["--lr-half-life", "-5"], "lr_half_life must be >= 0 (0: constant), got -5"),
+        (["--lr-drops", "100:1e-4,50:1e-5"], "lr_drops: '50:1e-5' does not come after 100 sequences"),
+        (["--lr-drops", "100-1e-4"], "lr_drops: '100-1e-4' is not SEQUENCES:RATE (e.g. 90000:3e-5)"),
+        (["--lr-drops", "100:0"], "lr_drops: '100:0' needs sequences >= 1 and a rate > 0"),
+        (["--lr-drops", "100:1e-4", "--lr-half-life", "50"], "are two schedules: set one"),
+        (
+            ["--lr-drops", "10:1e-4", "--lr-half-life", "0"],
+            "10 sequences is not a whole number of batches of 4",
+        ),
     ],
 )
 def test_bad_command_lines_are_clear_errors(tmp_path, capsys, flags, message):
@@ -355,6 +400,7 @@ def test_k_seeds_in_one_program_equal_k_single_seed_runs(tmp_path):
 SHARDED = """
 import json, sys
 import jax
+import jax.numpy as jnp
 from experiments import train
 assert jax.device_count() == 4, jax.devices()
 out = {}
