@@ -23,8 +23,8 @@ skipped), in one run. It is the same recipe, not the same numbers: a rerun from 
 its seed 0 left the first plateau later (164.3 bits against 140.1 at 12,000): the runs part within the
 first 2,000 updates, as training does under any change of rounding (which change in the program since
 that run began does it was not traced). Each lower rate helped at first; more sequences at 3e-5 before
-the drop to 1e-5 is the next thing to measure (runs/ngrams-late-3e-5, started 2026-12-02: 3e-5 to
-250,000, then 1e-5).
+the drop to 1e-5 is the next thing to measure (a run of 3e-5 to 250,000 sequences, then 1e-5, was
+started on 2026-12-02).
 """
 
 import dataclasses
