@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import math
 import pathlib
 import typing
 from typing import Any
@@ -48,8 +49,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     lr_half_life: int = 0  # sequences (per seed) over which the learning rate halves, down to a tenth
     # of its start; 0 keeps it constant
-    lr_drops: str = ""  # "S1:LR1,S2:LR2,...": from S1 sequences per seed on the rate is LR1, from S2 on
-    # LR2 (parse_lr_drops); "" keeps learning_rate throughout
+    lr_drops: str = ""  # "S1:LR1,S2:LR2,...": from S1 sequences per seed on (update S1 // batch_size)
+    # the rate is LR1, from S2 on LR2 (parse_lr_drops); "" keeps learning_rate throughout
     rmsprop_decay: float = 0.95
     momentum: float = 0.9
     clip_global_norm: float = 50.0  # 0 turns it off
@@ -105,11 +106,6 @@ class TrainConfig:
                 f"lr_drops={self.lr_drops!r} and lr_half_life={self.lr_half_life!r} are two schedules: "
                 "set one"
             )
-        uneven = [sequences for sequences, _ in drops if sequences % self.batch_size]
-        if uneven:
-            raise ValueError(
-                f"lr_drops: {uneven[0]} sequences is not a whole number of batches of {self.batch_size}"
-            )
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
 
@@ -148,6 +144,8 @@ def parse_lr_drops(text: str) -> tuple[tuple[int, float], ...]:
     The sequences must be positive and increasing, the rates positive; ``""`` is no drops. A ValueError
     names the part that is not.
     """
+    if not isinstance(text, str):
+        raise ValueError(f"lr_drops must be a string like '90000:3e-5,170000:1e-5', got {text!r}")
     drops = []
     for part in text.split(",") if text.strip() else []:
         try:
@@ -155,8 +153,8 @@ def parse_lr_drops(text: str) -> tuple[tuple[int, float], ...]:
             drop = (int(sequences), float(rate))
         except ValueError:
             raise ValueError(f"lr_drops: {part.strip()!r} is not SEQUENCES:RATE (e.g. 90000:3e-5)") from None
-        if drop[0] < 1 or not drop[1] > 0:
-            raise ValueError(f"lr_drops: {part.strip()!r} needs sequences >= 1 and a rate > 0")
+        if drop[0] < 1 or not 0 < drop[1] < math.inf:
+            raise ValueError(f"lr_drops: {part.strip()!r} needs sequences >= 1 and a finite rate > 0")
         if drops and drop[0] <= drops[-1][0]:
             raise ValueError(f"lr_drops: {part.strip()!r} does not come after {drops[-1][0]} sequences")
         drops.append(drop)
@@ -192,11 +190,21 @@ RESUMABLE_FIELDS = {
 
 
 def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
-    """ValueError listing the fields outside RESUMABLE_FIELDS in which ``config`` differs from ``saved``."""
+    """ValueError listing the fields outside RESUMABLE_FIELDS in which ``config`` differs from ``saved``.
+
+    ``lr_drops`` may change from one schedule to another (the optimiser's state is the same), not to or
+    from none; under a schedule ``learning_rate`` (its rate before the first drop) may not change, since
+    past a drop changing it would do nothing.
+    """
+    resumable = set(RESUMABLE_FIELDS)
+    if saved.lr_drops and config.lr_drops:
+        resumable.add("lr_drops")
+    if saved.lr_drops or config.lr_drops:
+        resumable.discard("learning_rate")
     diffs = [
         f"{f.name}: checkpoint has {getattr(saved, f.name)!r}, command line has {getattr(config, f.name)!r}"
         for f in dataclasses.fields(TrainConfig)
-        if f.name not in RESUMABLE_FIELDS and getattr(saved, f.name) != getattr(config, f.name)
+        if f.name not in resumable and getattr(saved, f.name) != getattr(config, f.name)
     ]
     if diffs:
         raise ValueError("the config does not match the checkpoint's:\n  " + "\n  ".join(diffs))

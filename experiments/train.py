@@ -97,7 +97,7 @@ def build_model(config: TrainConfig, task: tasks.Task) -> ntm.Sequence:
 def learning_rate(config: TrainConfig) -> optax.Schedule | float:
     """The constant learning rate, or a schedule: with ``lr_half_life`` one that halves every so many
     sequences, ``lr(update) = lr_0 * max(0.5 ** (update * batch_size / half_life), 0.1)``; with
-    ``lr_drops`` one that is constant between drops, ``lr(update) = LR_k`` from update ``S_k / batch_size``
+    ``lr_drops`` one that is constant between drops, ``lr(update) = LR_k`` from update ``S_k // batch_size``
     on (``lr_0`` before the first).
 
     A schedule counts the updates the optimiser applied (a skipped non-finite one does not count).

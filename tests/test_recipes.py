@@ -31,3 +31,11 @@ def test_wall_time_is_incomplete_only_when_a_session_wrote_no_summary():
     assert recipes.wall_incomplete(times, 600.0)  # only the second's: the first 1,000 s are missing
     assert not recipes.wall_incomplete(first, 1050.0)  # one session, no gap
     assert not recipes.wall_incomplete([], 0.0)
+
+
+def test_every_cell_of_every_grid_makes_a_valid_config():
+    # A task config's own schedule (the n-gram config's lr_drops) must not clash with a cell's.
+    for task in recipes.BUDGETS:
+        for name, overrides in recipes.grid(task).items():
+            config = recipes.cell_config(task, overrides)
+            assert config.lr_drops == "" and config.batch_size == overrides["batch_size"], (task, name)

@@ -218,7 +218,7 @@ def test_an_optimiser_with_drops_makes_the_updates_of_a_run_resumed_at_each_rate
     base = dataclasses.replace(config_lib.task_config("copy", smoke=True), batch_size=1, lr_half_life=0)
     grads = [{"w": jnp.asarray([0.5 * (-1) ** k, 1.0 + k])} for k in range(6)]
     scheduled = train.build_optimizer(dataclasses.replace(base, learning_rate=1e-2, lr_drops="3:1e-3"))
-    params, state = {"w": jnp.zeros(2)}, None
+    params = {"w": jnp.zeros(2)}
     state = scheduled.init(params)
     for g in grads:
         updates, state = scheduled.update(g, state, params)
@@ -280,6 +280,21 @@ def test_a_resumed_run_may_change_its_learning_rate(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["steps"] == 4
 
 
+def test_a_schedule_may_change_on_resume_but_not_appear_or_vanish():
+    saved = dataclasses.replace(config_lib.task_config("ngrams", smoke=True), lr_drops="4:3e-5")
+    config_lib.check_resumable(saved, dataclasses.replace(saved, lr_drops="8:1e-5,12:1e-6"))  # same state
+    for changed, field in [
+        (dataclasses.replace(saved, lr_drops=""), "lr_drops"),  # the optimiser state would differ
+        (dataclasses.replace(saved, learning_rate=0.5), "learning_rate"),  # past a drop it would do nothing
+    ]:
+        with pytest.raises(ValueError, match=f"{field}: checkpoint has"):
+            config_lib.check_resumable(saved, changed)
+    constant = dataclasses.replace(saved, lr_drops="")
+    config_lib.check_resumable(constant, dataclasses.replace(constant, learning_rate=0.5))  # by hand
+    with pytest.raises(ValueError, match="lr_drops: checkpoint has ''"):
+        config_lib.check_resumable(constant, saved)
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
@@ -300,12 +315,9 @@ def test_a_resumed_run_may_change_its_learning_rate(tmp_path):
         (["--lr-half-life", "-5"], "lr_half_life must be >= 0 (0: constant), got -5"),
         (["--lr-drops", "100:1e-4,50:1e-5"], "lr_drops: '50:1e-5' does not come after 100 sequences"),
         (["--lr-drops", "100-1e-4"], "lr_drops: '100-1e-4' is not SEQUENCES:RATE (e.g. 90000:3e-5)"),
-        (["--lr-drops", "100:0"], "lr_drops: '100:0' needs sequences >= 1 and a rate > 0"),
+        (["--lr-drops", "100:0"], "lr_drops: '100:0' needs sequences >= 1 and a finite rate > 0"),
         (["--lr-drops", "100:1e-4", "--lr-half-life", "50"], "are two schedules: set one"),
-        (
-            ["--lr-drops", "10:1e-4", "--lr-half-life", "0"],
-            "10 sequences is not a whole number of batches of 4",
-        ),
+        (["--lr-drops", "100:inf"], "lr_drops: '100:inf' needs sequences >= 1 and a finite rate > 0"),
     ],
 )
 def test_bad_command_lines_are_clear_errors(tmp_path, capsys, flags, message):
@@ -400,7 +412,6 @@ def test_k_seeds_in_one_program_equal_k_single_seed_runs(tmp_path):
 SHARDED = """
 import json, sys
 import jax
-import jax.numpy as jnp
 from experiments import train
 assert jax.device_count() == 4, jax.devices()
 out = {}

@@ -42,6 +42,6 @@ def get_config(smoke: bool = False) -> TrainConfig:
         lr_drops="91287:3e-5,171940:1e-5",
     )
     if smoke:
-        smoke_fields = {**SMOKE, "task_options": {"length": 12, "context": 2}, "lr_drops": ""}
+        smoke_fields = {**SMOKE, "task_options": {"length": 12, "context": 2}, "lr_drops": "4:3e-5"}
         return dataclasses.replace(config, **smoke_fields)
     return config
