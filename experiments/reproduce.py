@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import shlex
 import shutil
 import sys
 import time
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
         rows = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         rows[name] = {
             **summarise(name, run_dir, wall),
-            "command": "python -m experiments.train " + " ".join(EXPERIMENTS[name] + extra),
+            "command": "python -m experiments.train " + shlex.join(EXPERIMENTS[name] + extra),
         }
         summary_path.write_text(json.dumps(dict(sorted(rows.items())), indent=2))
         print(f"{name}: {rows[name]['converged']}/{rows[name]['seeds']} converged, {wall:.0f} s", flush=True)
