@@ -141,8 +141,8 @@ class TrainConfig:
 def parse_lr_drops(text: str) -> tuple[tuple[int, float], ...]:
     """``"91287:3e-5,171940:1e-5"`` -> ``((91287, 3e-5), (171940, 1e-5))``: (sequences per seed, rate).
 
-    The sequences must be positive and increasing, the rates positive; ``""`` is no drops. A ValueError
-    names the part that is not.
+    The sequences must be positive and increasing, the rates finite and positive; ``""`` is no drops. A
+    ValueError names the part that is not.
     """
     if not isinstance(text, str):
         raise ValueError(f"lr_drops must be a string like '90000:3e-5,170000:1e-5', got {text!r}")

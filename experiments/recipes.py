@@ -30,6 +30,8 @@ import pathlib
 import statistics
 import sys
 
+from experiments.rundir import read_jsonl
+
 RUNS = pathlib.Path("runs/recipes")
 TABLE = pathlib.Path(__file__).resolve().parent / "results" / "recipes.csv"
 EVAL_SEQUENCES = 1000  # evaluate about this often, in sequences per seed
@@ -178,6 +180,7 @@ def row(task: str, name: str, workdir: pathlib.Path) -> dict:
     first = summary.get("first_below_at_sequences", converged)
     train_eval = summary["final_eval"].get("train", {})
     wall_seconds = summary.get("wall_seconds", summary["wall_seconds_this_session"])
+    log_times = [record["time"] for record in read_jsonl(workdir / "metrics.jsonl")]
     return {
         "task": task,
         "cell": name,
@@ -198,13 +201,9 @@ def row(task: str, name: str, workdir: pathlib.Path) -> dict:
         "final_bit_errors": round(statistics.median(train_eval.get("bit_errors", [float("nan")])), 3),
         "optimal_cost": round(train_eval["optimal_cost"], 3) if "optimal_cost" in train_eval else "",
         "wall_seconds": round(wall_seconds),
-        "wall_incomplete": wall_incomplete(_log_times(workdir), wall_seconds),
+        "wall_incomplete": wall_incomplete(log_times, wall_seconds),
         "stopped_by": summary.get("stopped_by", ""),
     }
-
-
-def _log_times(workdir: pathlib.Path) -> list[float]:
-    return [json.loads(line)["time"] for line in (workdir / "metrics.jsonl").read_text().splitlines()]
 
 
 def wall_incomplete(times: list[float], wall_seconds: float, gap: float = 300.0) -> bool:
