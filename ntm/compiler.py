@@ -5,11 +5,11 @@ Pass them to ``jax.jit``: ``jax.jit(train_step, compiler_options=ntm.compiler_op
 On CPU, XLA's YNN library fusions run memory-sized reductions of the NTM's backward pass slowly;
 turning them off (``xla_cpu_experimental_ynn_fusion_type=""``) matters most for autodiff of the memory
 step: with ``NTMSpec(memory_backward="remat")`` the paper's copy model's batch-32 training step took
-0.56x the time with these options on a 2-core CPU. With the default hand-written backward
-(``memory_backward="custom"``) a plain ``jax.jit`` is nearly as fast as that (1.06-1.09x) and the options
-take it to 0.83x of its own plain-jit time at batch 32, and to 0.98-1.01x at batch 1
-(experiments/benchmark.py; ratios of steps timed interleaved in one process). Other backends get no
-options.
+0.41x its plain-jit time with these options on a 2-core CPU. With the default hand-written backward
+(``memory_backward="custom"``), whose sums over the memory rows are grouped into few reductions, a plain
+``jax.jit`` is as fast within the noise: the options take it to 0.91-0.98x of its own plain-jit time at
+batch 32 and to 0.99-1.03x at batch 1 (experiments/benchmark.py --sections ablation; ratios of steps
+timed interleaved in one process). Other backends get no options.
 """
 
 from __future__ import annotations
