@@ -4,17 +4,22 @@
 address and write memory, then the read heads address and read the written memory. Its forward pass is
 that function (under differentiation, by this module's equations, the same to float rounding); only
 the backward differs. Under ``jax.grad`` the forward keeps the step's inputs (the memory before the
-write, the previous weightings and the head parameters), as ``jax.checkpoint`` would, and the norms of
-the memory's rows before and after the write (``[..., N]`` each: recomputing them was two memory-sized
-reductions over the word, ~25 us each at batch 32; keeping them made the copy step 0.97x at batch 32
-and 0.88x at batch 1); the backward recomputes the rest of the addressing and the written memory
-and goes back through the equations in reverse order: read, read-head addressing (sharpening, shift,
-interpolation, content), write, write-head addressing. Unlike autodiff of the rematerialised step it
-computes each forward value once in the backward, and needs none of autodiff's memory-sized
-intermediates.
+write, the previous weightings and the head parameters), as ``jax.checkpoint`` would, and each kind of
+heads' cosine similarities and memory row norms (``[..., K, N]`` and ``[..., N]``): recomputing them was
+four memory-sized passes (two dot products, two sums of squares over the word, ~10-25 us each at batch
+32). Keeping them and grouping the sums of :func:`address_vjp` made the copy model's training step
+0.82-0.83x the time at batch 32 and 0.90-0.91x at batch 1 under a plain ``jax.jit`` (0.96x and 0.85x
+with ``ntm.compiler_options()``; interleaved A/B against the backward that recomputed them, nothing else
+running). The backward recomputes the rest of the
+addressing and the written memory, and goes back through the equations in reverse order: read, read-head
+addressing (sharpening, shift, interpolation, content), write, write-head addressing. Unlike autodiff
+of the rematerialised step it computes each forward value once in the backward, and needs none of
+autodiff's memory-sized intermediates.
 
-Keeping the addressing's intermediates too (``[..., K, N]`` each, small) made the copy model's batch-32
-training step 1.3-1.4x slower: inside ``lax.scan`` every kept value becomes a stack over the time steps.
+Keeping all of the addressing's intermediates (about ten ``[..., K, N]`` arrays) made the copy model's
+batch-32 training step 1.3-1.4x slower: inside ``lax.scan`` every kept value becomes a stack over the
+time steps, written and read back by kernels of its own. The four kept here (the similarities and the row
+norms of each kind of heads) each replace a memory-sized pass.
 
 Each equation's vector-Jacobian product is a function of its own, named after the forward function of
 :mod:`ntm.addressing` or :mod:`ntm.memory` it differentiates: given the forward's inputs (and values of the
@@ -64,7 +69,7 @@ class Content(NamedTuple):
 
 
 def content_weights(
-    memory: jax.Array, key: jax.Array, strength: jax.Array, memory_norm: jax.Array | None = None
+    memory: jax.Array, key: jax.Array, strength: jax.Array, kept: tuple[jax.Array, jax.Array] | None = None
 ) -> Content:
     """Eq. (5) and (6) for K heads at once, as :func:`ntm.addressing.content_weights` computes them.
 
@@ -74,15 +79,19 @@ def content_weights(
       memory: ``[..., N, M]``, shared by the K heads (no head axis).
       key: ``[..., K, M]``.
       strength: ``[..., K]``.
+      kept: ``(similarity [..., K, N], memory_norm [..., N])`` of these arguments, if the forward kept
+        them: then neither is computed again from the memory.
 
     Returns:
       :class:`Content`; its ``weights`` are the output.
     """
-    dot = jnp.einsum("...nm,...km->...kn", memory, key)
-    if memory_norm is None:
-        memory_norm = jnp.sqrt(jnp.sum(memory * memory, axis=-1) + NORM_EPSILON)
     key_norm = jnp.sqrt(jnp.sum(key * key, axis=-1) + NORM_EPSILON)
-    similarity = dot / (memory_norm[..., None, :] * key_norm[..., None])
+    if kept is None:
+        dot = jnp.einsum("...nm,...km->...kn", memory, key)
+        memory_norm = jnp.sqrt(jnp.sum(memory * memory, axis=-1) + NORM_EPSILON)
+        similarity = dot / (memory_norm[..., None, :] * key_norm[..., None])
+    else:
+        similarity, memory_norm = kept
     weights = jax.nn.softmax(strength[..., None] * similarity, axis=-1)
     return Content(similarity, memory_norm, key_norm, weights)
 
@@ -296,7 +305,7 @@ class Addressing(NamedTuple):
 
 
 def address(
-    memory: jax.Array, previous: jax.Array, params, memory_norm: jax.Array | None = None
+    memory: jax.Array, previous: jax.Array, params, kept: tuple[jax.Array, jax.Array] | None = None
 ) -> Addressing:
     """Eq. (5)-(9) for the K heads of ``params`` (ReadHeadParams or WriteHeadParams), as
     :func:`ntm.heads.address_heads` computes them.
@@ -305,11 +314,12 @@ def address(
       memory: ``[..., N, M]``.
       previous: ``[..., K, N]``, each head's previous weighting.
       params: head parameters with head axis K.
+      kept: the content addressing's ``(similarity, memory_norm)``, if kept (:func:`content_weights`).
 
     Returns:
       :class:`Addressing`; its ``weights [..., K, N]`` are the output.
     """
-    content = content_weights(memory, params.key, params.strength, memory_norm)
+    content = content_weights(memory, params.key, params.strength, kept)
     gate = params.gate[..., None]
     interpolated = gate * content.weights + (1.0 - gate) * previous
     shifted = shift(interpolated, params.shift)
@@ -408,17 +418,17 @@ def _memory_step_fwd(memory, previous_read_weights, previous_write_weights, read
     read_ = address(written, previous_read_weights, read_params)
     read_vectors = jnp.einsum("...rn,...nm->...rm", read_.weights, written)
     args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
-    norms = (write_.content.memory_norm, read_.content.memory_norm)
-    return (written, read_.weights, write_.weights, read_vectors), (args, norms)
+    contents = tuple((a.content.similarity, a.content.memory_norm) for a in (write_, read_))
+    return (written, read_.weights, write_.weights, read_vectors), (args, contents)
 
 
 def _memory_step_bwd(kept, cotangents):
-    (memory, previous_read, previous_write, read_params, write_params), (write_norm, read_norm) = kept
+    (memory, previous_read, previous_write, read_params, write_params), (write_content, read_content) = kept
     d_written, d_read_weights, d_write_weights, d_read_vectors = cotangents
     # The forward again: the write heads' addressing, the written memory, the read heads' addressing.
-    write_ = address(memory, previous_write, write_params, write_norm)
+    write_ = address(memory, previous_write, write_params, write_content)
     written, factors = write(memory, write_.weights, write_params)
-    read_ = address(written, previous_read, read_params, read_norm)
+    read_ = address(written, previous_read, read_params, read_content)
     # Read, then the read heads' addressing of the written memory.
     d_memory_read, d_weights = read_vjp(written, read_.weights, d_read_vectors)
     d_memory_address, d_previous_read, d_read_fields = address_vjp(
