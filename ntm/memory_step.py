@@ -102,7 +102,7 @@ def content_weights_vjp(
     strength: jax.Array,
     content: Content,
     d_out: jax.Array,
-    weighted_sum: jax.Array | None = None,
+    weighted_sum: jax.Array,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """VJP of :func:`content_weights`.
 
@@ -116,14 +116,12 @@ def content_weights_vjp(
       strength: ``[..., K]``.
       content: what the forward kept.
       d_out: ``[..., K, N]``, the cotangent of the content weights.
-      weighted_sum: ``[..., K]``, ``sum_i w^c(i) d_out(i)`` (the softmax VJP's sum), if already
-        computed: :func:`address_vjp` takes it in one reduction with the other fields' sums.
+      weighted_sum: ``[..., K]``, ``sum_i w^c(i) d_out(i)``, the softmax VJP's sum (:func:`address_vjp`
+        takes it in one reduction with the other fields' sums).
 
     Returns:
       ``(d_memory [..., N, M] (summed over the heads), d_key [..., K, M], d_strength [..., K])``.
     """
-    if weighted_sum is None:
-        weighted_sum = jnp.sum(content.weights * d_out, axis=-1)
     d_logits = content.weights * (d_out - weighted_sum[..., None])
     d_strength = jnp.sum(d_logits * content.similarity, axis=-1)
     d_similarity = strength[..., None] * d_logits
