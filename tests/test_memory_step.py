@@ -208,3 +208,12 @@ def test_no_nan_at_the_edges(debug_nans):
     )
     grads = _finite_grads((memory, read_w, one_hot, read._replace(strength=read.strength * 1e4), strong))
     assert np.all(np.asarray(grads[0])[:, 3] == 0.0)  # row 3 was wholly erased by both heads
+
+
+def test_bad_shapes_are_clear_errors_under_grad_too():
+    # 2S + 1 = 5 shifts on 3 memory rows: the plain call and its gradient both name the problem.
+    args = _inputs(np.random.default_rng(10), (), 3, 4, 1, 1, 2, dtype=np.float32)
+    with pytest.raises(ValueError, match="5 shifts, more than the 3 memory rows"):
+        ms.memory_step(*args)
+    with pytest.raises(ValueError, match="5 shifts, more than the 3 memory rows"):
+        jax.grad(lambda m: jnp.sum(ms.memory_step(m, *args[1:])[0]))(args[0])
