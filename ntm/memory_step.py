@@ -331,9 +331,9 @@ def address_vjp(memory: jax.Array, previous: jax.Array, params, kept: Addressing
     32 entries), so the sums are taken together where they can be: once the sharpening's softmax VJP is
     known, the cotangents of gamma, the shift weights and the gate and the content softmax VJP's sum
     need only elementwise work, and are one reduction of a stacked ``[..., K, 2S + 4, N]`` array. Three
-    reductions over the rows in all, where one per sum made 2S + 7 (nine at S = 1). The copy model's training step under a
-    plain ``jax.jit``, timed interleaved against one sum per field: 0.87-0.90x at batch 32, 0.96-0.98x at
-    batch 1 (with ``ntm.compiler_options()``: 0.96-1.04x, within the noise).
+    reductions over the rows in all, where one per sum made 2S + 7 (nine at S = 1). The copy model's
+    training step under a plain ``jax.jit``, timed interleaved against one sum per field: 0.87-0.90x at
+    batch 32, 0.96-0.98x at batch 1 (with ``ntm.compiler_options()``: 0.96-1.04x, within the noise).
 
     Args:
       memory: ``[..., N, M]``.
