@@ -50,7 +50,7 @@ EXPERIMENTS: dict[str, list[str]] = {
     # --learning-rate 3e-5), then 24 more at 1e-5 (to 200,000 steps) and 28 more at 1e-5 (-- --learning-rate
     # 1e-5 --steps 300000, stopped by hand at 226,985): the updates of the config's lr_drops, which now
     # holds that schedule (reproduce --only ngrams --resume --minutes M continues a fresh run through it).
-    # Its baseline's checkpoint (constant 1e-4 to 91,287 sequences by 2026-12-02) predates lr_drops: it
+    # Its baseline's checkpoint (1e-4 to 91,287, 3e-5 to 138,201 by 2026-12-02) predates lr_drops: it
     # continues with -- --lr-drops "" and drops by hand at the same sequences (--learning-rate 3e-5
     # --steps 171940, then --learning-rate 1e-5 --steps 226985).
     "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "70"],
