@@ -410,24 +410,31 @@ def memory_step(
     return heads.memory_step(memory, previous_read_weights, previous_write_weights, read_params, write_params)
 
 
+def _address_and_write(
+    memory, previous_read, previous_write, read_params, write_params, contents=(None, None)
+) -> tuple[Addressing, jax.Array, list[jax.Array], Addressing]:
+    """The write heads' addressing, the written memory and its erase factors, and the read heads'
+    addressing of it; ``contents`` the two kinds' kept ``(similarity, memory_norm)``, if kept."""
+    write_ = address(memory, previous_write, write_params, contents[0])
+    written, factors = write(memory, write_.weights, write_params)
+    return write_, written, factors, address(written, previous_read, read_params, contents[1])
+
+
 def _memory_step_fwd(memory, previous_read_weights, previous_write_weights, read_params, write_params):
     args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
     jax.eval_shape(heads.memory_step, *args)  # its shape checks (clear errors), at trace time only
-    write_ = address(memory, previous_write_weights, write_params)
-    written, _ = write(memory, write_.weights, write_params)
-    read_ = address(written, previous_read_weights, read_params)
+    write_, written, _, read_ = _address_and_write(*args)
     read_vectors = jnp.einsum("...rn,...nm->...rm", read_.weights, written)
     contents = tuple((a.content.similarity, a.content.memory_norm) for a in (write_, read_))
     return (written, read_.weights, write_.weights, read_vectors), (args, contents)
 
 
 def _memory_step_bwd(kept, cotangents):
-    (memory, previous_read, previous_write, read_params, write_params), (write_content, read_content) = kept
+    args, contents = kept
+    memory, previous_read, previous_write, read_params, write_params = args
     d_written, d_read_weights, d_write_weights, d_read_vectors = cotangents
-    # The forward again: the write heads' addressing, the written memory, the read heads' addressing.
-    write_ = address(memory, previous_write, write_params, write_content)
-    written, factors = write(memory, write_.weights, write_params)
-    read_ = address(written, previous_read, read_params, read_content)
+    # The forward again, from what it kept.
+    write_, written, factors, read_ = _address_and_write(*args, contents=contents)
     # Read, then the read heads' addressing of the written memory.
     d_memory_read, d_weights = read_vjp(written, read_.weights, d_read_vectors)
     d_memory_address, d_previous_read, d_read_fields = address_vjp(
