@@ -1,20 +1,21 @@
 """The memory side of one time step with a hand-written backward pass (``jax.custom_vjp``).
 
 :func:`memory_step` has the signature and the outputs of :func:`ntm.heads.memory_step`: the write heads
-address and write memory, then the read heads address and read the written memory. Its forward pass is
-that function (under differentiation, by this module's equations, the same to float rounding); only
-the backward differs. Under ``jax.grad`` the forward keeps the step's inputs (the memory before the
-write, the previous weightings and the head parameters), as ``jax.checkpoint`` would, and each kind of
-heads' cosine similarities and memory row norms (``[..., K, N]`` and ``[..., N]``): recomputing them was
-four memory-sized passes (two dot products, two sums of squares over the word, ~10-25 us each at batch
-32). Keeping them and grouping the sums of :func:`address_vjp` made the copy model's training step
-0.82-0.83x the time at batch 32 and 0.90-0.91x at batch 1 under a plain ``jax.jit`` (0.96x and 0.85x
-with ``ntm.compiler_options()``; interleaved A/B against the backward that recomputed them, nothing else
-running). The backward recomputes the rest of the
-addressing and the written memory, and goes back through the equations in reverse order: read, read-head
-addressing (sharpening, shift, interpolation, content), write, write-head addressing. Unlike autodiff
-of the rematerialised step it computes each forward value once in the backward, and needs none of
-autodiff's memory-sized intermediates.
+address and write memory, then the read heads address and read the written memory. Called plainly it
+is that function; under differentiation its forward computes the same values (to float rounding) with
+this module's equations, and only the backward is its own. Under ``jax.grad`` the forward keeps the
+step's inputs (the memory before the write, the previous weightings and the head parameters), as
+``jax.checkpoint`` would, and each kind of heads' cosine similarities and memory row norms (``[..., K,
+N]`` and ``[..., N]``): recomputing them was four memory-sized passes (two dot products, two sums of
+squares over the word, ~10-25 us each at batch 32). Keeping them and grouping the sums of
+:func:`address_vjp` made the copy model's training step 0.82-0.83x the time at batch 32 and 0.90-0.91x at
+batch 1 under a plain ``jax.jit`` (0.96x and 0.85x with ``ntm.compiler_options()``; interleaved A/B
+against this module at commit ce817c4, which kept only the inputs and summed each field on its own,
+nothing else running). The backward recomputes the rest of the addressing and the written memory, and
+goes back through the equations in reverse order: read, read-head addressing (sharpening, shift,
+interpolation, content), write, write-head addressing. Unlike autodiff of the rematerialised step it
+computes each forward value once in the backward, and needs none of autodiff's memory-sized
+intermediates.
 
 Keeping all of the addressing's intermediates (about ten ``[..., K, N]`` arrays) made the copy model's
 batch-32 training step 1.3-1.4x slower: inside ``lax.scan`` every kept value becomes a stack over the
