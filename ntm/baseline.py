@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from ntm import controllers
-from ntm.core import _cast, _check_positive, _dense, bound, check_clip, checkpointed_scan
+from ntm.core import _cast, _check_positive, _dense, bound, check_clip
 from ntm.state import ControllerState, LSTMState
 
 PARAM_GROUPS = ("controller", "output", "initial")
@@ -116,15 +116,20 @@ def unroll(
 ):
     """A whole time-major sequence ``[T, ..., F]``; returns ``(state, logits [T, ..., O], None)``.
 
-    The baseline has no memory, so its trace is always ``None``. ``remat`` as in ``ntm.core.unroll``.
+    Runs one layer at a time over the whole sequence (:func:`ntm.controllers.lstm_sequence`), so that each
+    layer's input projection is one matrix product outside the time loop and the recurrent kernels'
+    gradients one product each after it. The baseline has no memory, so its trace is always ``None``.
+    ``remat`` is accepted for the NTM's API and changes nothing here: the layers' backward keeps only
+    ``O(T H)`` values per layer, what recomputing each step would keep as well.
     """
-    del return_trace
+    del return_trace, remat
     ctrl = _cast(params["controller"], spec.dtype)
-
-    def body(carry, proj):
-        h, carry = controllers.controller_step(ctrl, "lstm", carry, proj)
-        return carry, h
-
-    scan = checkpointed_scan if remat else jax.lax.scan
-    state, hs = scan(body, state, _project(params, spec, inputs))
-    return state, _readout(params, spec, hs), None
+    sequence = _project(params, spec, inputs)
+    final = []
+    for i in range(spec.num_layers):
+        layer = ctrl[f"layer_{i}"]
+        if i > 0:
+            sequence = sequence @ layer["kernel"]
+        layer_state, sequence = controllers.lstm_sequence(layer, state[i], sequence)
+        final.append(layer_state)
+    return tuple(final), _readout(params, spec, sequence), None

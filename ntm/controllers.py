@@ -112,3 +112,91 @@ def controller_step(
         else:
             h = feedforward_layer(layer, projected)
     return h, tuple(new_state)
+
+
+# --------------------------------------------------------------------------------------------------
+# One LSTM layer over a whole sequence, with a hand-written backward pass
+
+
+def _lstm_forward(recurrent_kernel, bias, state: LSTMState, projected):
+    """The scan of :func:`lstm_sequence`; also returns what its backward pass needs.
+
+    Returns ``(final_state, hiddens [T, ..., H], residuals)`` with residuals ``(previous hidden
+    [T, ..., H], previous cell [T, ..., H], gate activations [T, ..., 4H], tanh of the cell [T, ..., H])``.
+    """
+    params = {"recurrent_kernel": recurrent_kernel, "bias": bias}
+
+    def body(carry, proj):
+        gates = proj + carry.hidden @ recurrent_kernel + bias
+        i, f, g, o = jnp.split(gates, 4, axis=-1)
+        acts = jnp.concatenate([jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)], -1)
+        new = lstm_layer(params, carry, proj)
+        return new, (new.hidden, (carry.hidden, carry.cell, acts, jnp.tanh(new.cell)))
+
+    final, (hiddens, residuals) = jax.lax.scan(body, state, projected)
+    return final, hiddens, residuals
+
+
+@jax.custom_vjp
+def _lstm_sequence(recurrent_kernel, bias, state: LSTMState, projected):
+    final, hiddens, _ = _lstm_forward(recurrent_kernel, bias, state, projected)
+    return final, hiddens
+
+
+def _lstm_sequence_fwd(recurrent_kernel, bias, state, projected):
+    final, hiddens, residuals = _lstm_forward(recurrent_kernel, bias, state, projected)
+    return (final, hiddens), (recurrent_kernel, residuals)
+
+
+def _lstm_sequence_bwd(saved, cotangents):
+    """Backward through time for the gates only; the weights' cotangents are one product each after it.
+
+    JAX's transpose of a scan adds each step's outer product ``h_{t-1}^T dgates_t`` into the recurrent
+    kernel's cotangent inside the loop (a read and a write of ``[H, 4H]`` per step); here the loop emits
+    ``dgates [T, ..., 4H]`` and one matrix product over all steps gives the kernel's cotangent.
+    """
+    recurrent_kernel, (h_prev, c_prev, acts, tanh_c) = saved
+    d_final, d_hiddens = cotangents
+
+    def body(carry, step):
+        dh, dc = carry
+        dh_out, h_p, c_p, act, tc = step
+        i, f, g, o = jnp.split(act, 4, axis=-1)
+        dh = dh + dh_out
+        dc = dc + dh * o * (1 - tc * tc)  # h = o tanh(c)
+        d_gates = jnp.concatenate(
+            [dc * g * i * (1 - i), dc * c_p * f * (1 - f), dc * i * (1 - g * g), dh * tc * o * (1 - o)], -1
+        )
+        return (d_gates @ recurrent_kernel.T, dc * f), d_gates
+
+    (dh0, dc0), d_gates = jax.lax.scan(
+        body, (d_final.hidden, d_final.cell), (d_hiddens, h_prev, c_prev, acts, tanh_c), reverse=True
+    )
+    flat_gates = d_gates.reshape(-1, d_gates.shape[-1])  # [T * batch, 4H]
+    d_kernel = h_prev.reshape(-1, h_prev.shape[-1]).T @ flat_gates
+    d_bias = jnp.sum(flat_gates, axis=0)
+    return d_kernel, d_bias, LSTMState(hidden=dh0, cell=dc0), d_gates
+
+
+_lstm_sequence.defvjp(_lstm_sequence_fwd, _lstm_sequence_bwd)
+
+
+def lstm_sequence(params: dict, state: LSTMState, projected: jax.Array) -> tuple[LSTMState, jax.Array]:
+    """One LSTM layer (:func:`lstm_layer`) over a whole time-major sequence.
+
+    The same values as scanning :func:`lstm_layer`; its gradient is computed by a hand-written backward
+    pass that makes the recurrent kernel's cotangent one matrix product over all steps instead of one
+    outer product per step (about 2x faster at batch 1 on CPU; ``tests/test_baseline.py`` checks it
+    against autodiff of the plain scan in float64).
+
+    Args:
+      params: ``{"recurrent_kernel": [H, 4H], "bias": [4H]}``.
+      state: the initial ``LSTMState``, fields ``[..., H]``.
+      projected: ``[T, ..., 4H]``, the layer's input times its kernel, per step.
+
+    Returns:
+      ``(final_state, hiddens [T, ..., H])``.
+    """
+    batch_shape = projected.shape[1:-1]
+    state = LSTMState(*(jnp.broadcast_to(s, batch_shape + s.shape[-1:]) for s in state))
+    return _lstm_sequence(params["recurrent_kernel"], params["bias"], state, projected)
