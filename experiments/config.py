@@ -51,6 +51,11 @@ class TrainConfig:
     # of its start; 0 keeps it constant
     lr_drops: str = ""  # "S1:LR1,S2:LR2,...": from S1 sequences per seed on (update S1 // batch_size)
     # the rate is LR1, from S2 on LR2 (parse_lr_drops); "" keeps learning_rate throughout
+    curriculum: str = (
+        ""  # "S1:NAME=V1,S2:NAME=V2,...": from S1 sequences per seed on (update S1 // batch_size)
+    )
+    # training batches draw from the task with option NAME = V1, from S2 on with V2 as well (each stage keeps
+    # the ones before it; parse_curriculum); evaluation always uses the task without them; "" is none
     rmsprop_decay: float = 0.95
     momentum: float = 0.9
     clip_global_norm: float = 50.0  # 0 turns it off
@@ -106,6 +111,7 @@ class TrainConfig:
                 f"lr_drops={self.lr_drops!r} and lr_half_life={self.lr_half_life!r} are two schedules: "
                 "set one"
             )
+        parse_curriculum(self.curriculum)
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
 
@@ -159,6 +165,48 @@ def parse_lr_drops(text: str) -> tuple[tuple[int, float], ...]:
             raise ValueError(f"lr_drops: {part.strip()!r} does not come after {drops[-1][0]} sequences")
         drops.append(drop)
     return tuple(drops)
+
+
+def parse_curriculum(text: str) -> tuple[tuple[int, str, Any], ...]:
+    """``"0:max_items=2,4000:max_items=4"`` -> ``((0, "max_items", 2), (4000, "max_items", 4))``.
+
+    Each entry is (sequences per seed from which it holds, task option, value); values parse as JSON
+    (numbers, booleans) where they can. The sequences must be >= 0 and not decreasing (entries at the same
+    sequences form one stage). ``""`` is no curriculum. A ValueError names the part that is not valid.
+    Whether the options exist is checked where the task is built (``experiments.train.Trainer``).
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"curriculum must be a string like '0:max_items=2,4000:max_items=6', got {text!r}")
+    entries = []
+    for part in text.split(",") if text.strip() else []:
+        sequences, sep, option = part.partition(":")
+        name, eq, value = option.partition("=")
+        try:
+            start = int(sequences)
+        except ValueError:
+            start = None
+        if not sep or not eq or start is None or not name.strip() or not value.strip():
+            raise ValueError(
+                f"curriculum: {part.strip()!r} is not SEQUENCES:NAME=VALUE (e.g. 4000:max_items=4)"
+            ) from None
+        if start < 0:
+            raise ValueError(f"curriculum: {part.strip()!r} needs sequences >= 0")
+        if entries and start < entries[-1][0]:
+            raise ValueError(f"curriculum: {part.strip()!r} comes before {entries[-1][0]} sequences")
+        entries.append((start, name.strip(), _parse_value(value.strip())))
+    return tuple(entries)
+
+
+def curriculum_stages(text: str) -> tuple[tuple[int, dict[str, Any]], ...]:
+    """The stages of a curriculum: (first sequence, the task options that hold from it on), ascending;
+    each stage holds the options of every earlier one, updated by its own."""
+    stages: list[tuple[int, dict[str, Any]]] = []
+    for start, name, value in parse_curriculum(text):
+        if stages and stages[-1][0] == start:
+            stages[-1][1][name] = value
+        else:
+            stages.append((start, {**(stages[-1][1] if stages else {}), name: value}))
+    return tuple(stages)
 
 
 def read_config(path) -> TrainConfig:

@@ -276,6 +276,15 @@ class Trainer:
         self.buckets = None
         if config.length_buckets > 1:
             self.buckets = buckets_lib.Buckets(self.task, config.length_buckets)
+        # The curriculum's stages as (first update, task, buckets); the task itself after the last stage
+        # and, if the first stage starts later, before it.
+        self.stages = []
+        for sequences, options in config_lib.curriculum_stages(config.curriculum):
+            stage = self._stage_task(sequences, options)
+            buckets = buckets_lib.Buckets(stage, config.length_buckets) if config.length_buckets > 1 else None
+            self.stages.append((sequences // config.batch_size, stage, buckets))
+        if not self.stages or self.stages[0][0] > 0:
+            self.stages.insert(0, (0, self.task, self.buckets))
         self.eval_tasks = self.task.evaluation()
         if config.eval_splits:
             wanted = [name.strip() for name in config.eval_splits.split(",")]
@@ -299,6 +308,26 @@ class Trainer:
         self._eval_batches: dict[str, tasks.Batch] = {}
         self._eval_parts: dict[str, list[tasks.Batch]] = {}
         self._reference: dict[str, dict[str, float]] = {}
+
+    def _stage_task(self, sequences: int, options: dict) -> tasks.Task:
+        """The task of the curriculum stage from ``sequences`` on; a ValueError names the stage."""
+        try:
+            stage = tasks.get(self.config.task, **{**self.config.task_options, **options})
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"curriculum stage from {sequences} sequences ({options}): {err}") from None
+        if (stage.input_size, stage.output_size) != (self.task.input_size, self.task.output_size):
+            raise ValueError(
+                f"curriculum stage from {sequences} sequences ({options}) has {stage.input_size} inputs and "
+                f"{stage.output_size} outputs, the task {self.task.input_size} and {self.task.output_size}: "
+                "a stage may change what is drawn, not the model's shapes"
+            )
+        return stage
+
+    def stage(self, step: int) -> tuple[tasks.Task, buckets_lib.Buckets | None]:
+        """The task (and its length buckets) that the training batch of ``step`` is drawn from."""
+        starts = [start for start, _, _ in self.stages]
+        _, task, buckets = self.stages[int(np.searchsorted(starts, step, side="right")) - 1]
+        return task, buckets
 
     def abstract_state(self) -> TrainState:
         """The training state's shapes and dtypes (nothing computed)."""
@@ -329,20 +358,21 @@ class Trainer:
         (seed, step) within it.
         """
         size = self.config.batch_size
-        if self.buckets is None:
+        task, buckets = self.stage(step)
+        if buckets is None:
             if bucket is not None:
                 raise ValueError(f"bucket={bucket}, but this run has no length buckets")
         elif bucket is None:
-            bucket = self.buckets.bucket((step,))
+            bucket = buckets.bucket((step,))
         drawn: dict[int, tasks.Batch] = {}
 
         def seed_batch(k: int) -> tasks.Batch:  # only the seeds whose shards live on this process
             if k not in drawn:
                 seed = self.seeds[k]
                 if bucket is None:
-                    drawn[k] = self.task.sample((seed, step), size)
+                    drawn[k] = task.sample((seed, step), size)
                 else:
-                    drawn[k] = self.buckets.sample((seed, step), size, bucket)
+                    drawn[k] = buckets.sample((seed, step), size, bucket)
             return drawn[k]
 
         shapes = seed_batch(self._first_local_seed)

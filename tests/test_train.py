@@ -234,6 +234,46 @@ def test_an_optimiser_with_drops_makes_the_updates_of_a_run_resumed_at_each_rate
     assert not np.allclose(params["w"], 0.0)
 
 
+def test_curriculum_stages_draw_from_their_tasks_and_evaluation_from_the_task():
+    config = dataclasses.replace(
+        config_lib.task_config("associative_recall", smoke=True),
+        batch_size=4,
+        length_buckets=1,
+        curriculum="8:max_items=2,8:item_length=1,20:max_items=3",
+    )
+    assert config_lib.curriculum_stages(config.curriculum) == (
+        (8, {"max_items": 2, "item_length": 1}),
+        (20, {"max_items": 3, "item_length": 1}),
+    )
+    trainer = train.Trainer(config)
+    assert [start for start, _, _ in trainer.stages] == [0, 2, 5]  # updates: sequences // batch size
+    base = trainer.task.config
+    assert (base.max_items, base.item_length) == (3, 2)
+    for step, (items, length) in [
+        (0, (3, 2)),
+        (1, (3, 2)),
+        (2, (2, 1)),
+        (4, (2, 1)),
+        (5, (3, 1)),
+        (9, (3, 1)),
+    ]:
+        task, _ = trainer.stage(step)
+        assert (task.config.max_items, task.config.item_length) == (items, length), step
+        assert trainer.batch(step).inputs.shape[2] == task.num_steps  # padded to the stage's task
+    assert trainer.eval_tasks["train"] is trainer.task
+
+
+def test_curriculum_from_the_first_sequence_replaces_the_task_at_the_start():
+    config = dataclasses.replace(
+        config_lib.task_config("copy", smoke=True), curriculum="0:max_length=2", length_buckets=2
+    )
+    trainer = train.Trainer(config)
+    assert len(trainer.stages) == 1 and trainer.stage(0)[0].config.max_length == 2
+    assert trainer.stages[0][2].edges[-1] == trainer.stage(0)[0].num_steps  # its own length buckets
+    batch = trainer.batch(3)
+    assert np.all(batch.mask.sum(axis=-1) <= 2)  # no sequence longer than the stage's
+
+
 def test_converged_run_writes_one_train_record_per_evaluation(tmp_path):
     # Every seed converges at the first evaluation (threshold far above any error); the final evaluation of
     # every split must not write the train record a second time.
@@ -318,6 +358,13 @@ def test_a_schedule_may_change_on_resume_but_not_appear_or_vanish():
         (["--lr-drops", "100:0"], "lr_drops: '100:0' needs sequences >= 1 and a finite rate > 0"),
         (["--lr-drops", "100:1e-4", "--lr-half-life", "50"], "are two schedules: set one"),
         (["--lr-drops", "100:inf"], "lr_drops: '100:inf' needs sequences >= 1 and a finite rate > 0"),
+        (["--curriculum", "100-max_length=3"], "curriculum: '100-max_length=3' is not SEQUENCES:NAME=VALUE"),
+        (["--curriculum", "5:max_length=3,2:max_length=4"], "curriculum: '2:max_length=4' comes before 5"),
+        (
+            ["--curriculum", "0:max_lenght=3"],
+            "curriculum stage from 0 sequences ({'max_lenght': 3}): unknown",
+        ),
+        (["--curriculum", "0:num_bits=3"], "has 4 inputs and 3 outputs, the task 5 and 4"),
     ],
 )
 def test_bad_command_lines_are_clear_errors(tmp_path, capsys, flags, message):
