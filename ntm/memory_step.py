@@ -388,7 +388,16 @@ def write(
     return memory * _product(factors) + jnp.einsum("...hn,...hm->...nm", weights, params.add), factors
 
 
-@jax.custom_vjp
+# Trailing (non-batch) dimensions of each input of memory_step, in its argument order.
+_CORE_DIMS = (
+    2,  # memory [N, M]
+    2,  # previous read weights [R, N]
+    2,  # previous write weights [W, N]
+    ReadHeadParams(key=2, strength=1, gate=1, shift=2, gamma=1),
+    WriteHeadParams(key=2, strength=1, gate=1, shift=2, gamma=1, erase=2, add=2),
+)
+
+
 def memory_step(
     memory: jax.Array,
     previous_read_weights: jax.Array,
@@ -397,6 +406,10 @@ def memory_step(
     write_params: WriteHeadParams,
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """:func:`ntm.heads.memory_step`, differentiated by the hand-written backward of this module.
+
+    The inputs' batch dimensions broadcast against each other, as in :func:`ntm.heads.memory_step`
+    (an unbatched previous weighting with a batched memory, say); each input is broadcast to the common
+    batch shape before the hand-written step, so that JAX sums its cotangent back to the input's shape.
 
     Args:
       memory: ``[..., N, M]``, memory before this step.
@@ -408,6 +421,23 @@ def memory_step(
       ``(memory [..., N, M], read_weights [..., R, N], write_weights [..., W, N],
       read_vectors [..., R, M])``.
     """
+    args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
+    jax.eval_shape(heads.memory_step, *args)  # its shape checks (clear errors), at trace time only
+    leaves, tree = jax.tree.flatten(args)
+    cores = jax.tree.leaves(_CORE_DIMS)
+    batch = jnp.broadcast_shapes(
+        *(jnp.shape(x)[: jnp.ndim(x) - c] for x, c in zip(leaves, cores, strict=True))
+    )
+    leaves = [
+        jnp.broadcast_to(x, batch + jnp.shape(x)[jnp.ndim(x) - c :])
+        for x, c in zip(leaves, cores, strict=True)
+    ]
+    return _memory_step(*jax.tree.unflatten(tree, leaves))
+
+
+@jax.custom_vjp
+def _memory_step(memory, previous_read_weights, previous_write_weights, read_params, write_params):
+    """:func:`memory_step` on inputs of one batch shape."""
     return heads.memory_step(memory, previous_read_weights, previous_write_weights, read_params, write_params)
 
 
@@ -423,7 +453,6 @@ def _address_and_write(
 
 def _memory_step_fwd(memory, previous_read_weights, previous_write_weights, read_params, write_params):
     args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
-    jax.eval_shape(heads.memory_step, *args)  # its shape checks (clear errors), at trace time only
     write_, written, _, read_ = _address_and_write(*args)
     read_vectors = jnp.einsum("...rn,...nm->...rm", read_.weights, written)
     contents = tuple((a.content.similarity, a.content.memory_norm) for a in (write_, read_))
@@ -458,4 +487,4 @@ def _memory_step_bwd(kept, cotangents):
     )
 
 
-memory_step.defvjp(_memory_step_fwd, _memory_step_bwd)
+_memory_step.defvjp(_memory_step_fwd, _memory_step_bwd)

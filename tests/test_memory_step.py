@@ -217,3 +217,34 @@ def test_bad_shapes_are_clear_errors_under_grad_too():
         ms.memory_step(*args)
     with pytest.raises(ValueError, match="5 shifts, more than the 3 memory rows"):
         jax.grad(lambda m: jnp.sum(ms.memory_step(m, *args[1:])[0]))(args[0])
+
+
+def test_inputs_of_different_batch_shapes_broadcast_and_their_gradients_sum_back():
+    # Unbatched previous weightings with a batched memory, and unbatched read-head parameters: the
+    # gradients have each input's own shape and equal autodiff's (summed over the broadcast axes).
+    with jax.enable_x64(True):
+        memory, read_w, write_w, read_p, write_p = _inputs(np.random.default_rng(11), (3,), 6, 4, 2, 1, 1)
+        cases = [
+            (memory, read_w[0], write_w[0], read_p, write_p),  # unbatched previous weightings
+            (memory, read_w, write_w, jax.tree.map(lambda x: x[0], read_p), write_p),  # unbatched read heads
+        ]
+        for args in cases:
+
+            def loss(fn, *a):
+                outputs = fn(*a)
+                return sum(jnp.sum(jnp.sin(o * (i + 1))) for i, o in enumerate(outputs))
+
+            got = jax.grad(lambda *a: loss(ms.memory_step, *a), argnums=(0, 1, 2, 3, 4))(*args)
+            want = jax.grad(lambda *a: loss(heads.memory_step, *a), argnums=(0, 1, 2, 3, 4))(*args)
+            for g, w, x in zip(
+                jax.tree.leaves(got), jax.tree.leaves(want), jax.tree.leaves(args), strict=True
+            ):
+                assert g.shape == x.shape
+                np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+
+
+def test_inputs_of_one_batch_shape_are_not_broadcast():
+    """The wrapper adds nothing to the traced step when the shapes already agree (the training path)."""
+    args = _inputs(np.random.default_rng(12), (2,), 5, 3, 1, 1, 1, dtype=np.float32)
+    jaxpr = jax.make_jaxpr(ms.memory_step)(*args)
+    assert [eqn.primitive.name for eqn in jaxpr.jaxpr.eqns] == ["custom_vjp_call"]
