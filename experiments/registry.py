@@ -50,11 +50,17 @@ EXPERIMENTS: dict[str, list[str]] = {
     # --learning-rate 3e-5), then 24 more at 1e-5 (to 200,000 steps) and 28 more at 1e-5 (-- --learning-rate
     # 1e-5 --steps 300000, stopped by hand at 226,985): the updates of the config's lr_drops, which now
     # holds that schedule (reproduce --only ngrams --resume --minutes M continues a fresh run through it).
-    # Its baseline trains the config's whole schedule in one run (the NTM's 226,985 sequences and lr_drops),
-    # retrained from scratch on 2026-12-02 after the layer-at-a-time LSTM (ntm.controllers.lstm_sequence)
-    # made its batch-1 step about 3x faster; continue an interrupted one with --resume --minutes M.
+    # Its baseline's checkpoint (1e-4 to 91,287, 3e-5 to 138,201 by 2026-12-02) predates lr_drops: it
+    # continues with -- --lr-drops "" and drops by hand at the same sequences (--learning-rate 3e-5
+    # --steps 171940, then --learning-rate 1e-5 --steps 226985).
     "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "70"],
-    "ngrams_lstm": ["--task", "ngrams", "--model", "lstm", "--seeds", "1", "--max-minutes", "150"],
+    "ngrams_lstm": [
+        *("--task", "ngrams", "--model", "lstm", "--seeds", "1", "--steps", "75000"),
+        *("--max-minutes", "25"),
+    ],
+    # The committed priority-sort run trained 45 minutes, then 100 more and 100 more with --resume. Its
+    # baseline trained these 20 minutes, then 106, 24 and 11 more to the NTM's 357,240 sequences
+    # (reproduce --only priority_sort_lstm --resume --minutes M -- --steps 357240).
     "priority_sort": ["--task", "priority_sort", "--seeds", "3", "--max-minutes", "45"],
     "priority_sort_lstm": [
         *("--task", "priority_sort", "--model", "lstm", "--seeds", "1", "--steps", "55478"),
