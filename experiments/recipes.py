@@ -44,17 +44,35 @@ PAPER = {**PLAIN, "optimizer": "rmsprop", "clip_elementwise": 10.0, "clip_global
 ADAM = {**PLAIN, "optimizer": "adam", "clip_elementwise": 0.0, "clip_global_norm": 50.0}
 
 
+# Curricula (``--curriculum``), named in the cells that use them: associative recall from 2-3 items up to
+# the paper's 2-6, one more item every 6,000 sequences (full task from 18,000) or with a longer first stage
+# (full task from 22,000).
+CURRICULA = {
+    "items18k": "0:max_items=3,6000:max_items=4,12000:max_items=5,18000:max_items=6",
+    "items22k": "0:max_items=3,10000:max_items=4,16000:max_items=5,22000:max_items=6",
+}
+
+
 def _cell(
-    batch: int, optimizer: str, lr: float, budget: tuple[int, float, int] | None = None, **extra
+    batch: int,
+    optimizer: str,
+    lr: float,
+    budget: tuple[int, float, int] | None = None,
+    curriculum: str = "",
+    **extra,
 ) -> tuple[str, dict]:
     """A cell's name and TrainConfig overrides; ``budget`` (sequences, minutes, seeds) replaces the task's
-    (``BUDGETS``) for this cell, its sequences and seeds in its name (``-100k-5seeds``)."""
+    (``BUDGETS``) for this cell, its sequences and seeds in its name (``-100k-5seeds``); ``curriculum`` names
+    one of ``CURRICULA``."""
     base = PAPER if optimizer == "rmsprop" else ADAM
     name = f"b{batch}-{optimizer}-{lr:.0e}".replace("e-0", "e-")
     if "lr_half_life" in extra:
         name += f"-halflife{extra['lr_half_life'] // 1000}k"
     if "clip_mode" in extra:
         name += f"-{extra['clip_mode']}"
+    if curriculum:
+        name += f"-{curriculum}"
+        extra["curriculum"] = CURRICULA[curriculum]
     overrides = {**base, "batch_size": batch, "learning_rate": lr, **extra}
     if budget is not None:
         name += f"-{budget[0] // 1000}k-{budget[2]}seeds"
@@ -86,6 +104,12 @@ def grid(task: str) -> dict[str, dict]:
             # at 65,536-84,992 on 4 seeds of 5), so the batch-8 cell that converged one seed at 33,000
             # again, with 5 seeds and 100,000 sequences each.
             _cell(8, "adam", 1e-3, budget=LONG),
+            # Round 3: a curriculum over the number of items (CURRICULA). A first probe (the kept recipe
+            # with items18k, 5 seeds, experiments.train) had one seed converged and two leaving the plateau
+            # by 40,000 sequences, where the kept recipe's seeds all leave it after 50,000.
+            _cell(32, "adam", 1e-3, budget=(60_000, 30.0, 5), curriculum="items18k"),
+            _cell(32, "adam", 1e-3, budget=(60_000, 30.0, 5), curriculum="items22k"),
+            _cell(1, "rmsprop", 3e-4, budget=(40_000, 30.0, 5), curriculum="items18k", clip_mode="tanh"),
         ]
     elif task == "copy":
         cells = [
@@ -189,6 +213,7 @@ def row(task: str, name: str, workdir: pathlib.Path) -> dict:
         "learning_rate": config["learning_rate"],
         "lr_half_life": config.get("lr_half_life", 0),
         "clip_mode": config.get("clip_mode", "hard"),
+        "curriculum": config.get("curriculum", ""),
         "seeds": len(summary["seeds"]),
         "converged": summary["num_converged"],
         "median_sequences": statistics.median(budget if c is None else c for c in converged),
@@ -226,7 +251,7 @@ def write_table(path: pathlib.Path = TABLE) -> list[dict]:
     rows = {}
     if path.exists():
         with open(path) as f:
-            rows = {(r["task"], r["cell"]): r for r in csv.DictReader(f)}
+            rows = {(r["task"], r["cell"]): {"curriculum": "", **r} for r in csv.DictReader(f)}
     for task_dir in sorted(RUNS.glob("*")):
         for cell_dir in sorted(task_dir.glob("*")):
             if (cell_dir / "summary.json").exists():
@@ -235,7 +260,7 @@ def write_table(path: pathlib.Path = TABLE) -> list[dict]:
     if ordered:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(ordered[-1]))
+            writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in ordered for k in r)))
             writer.writeheader()
             writer.writerows(ordered)
         path.with_suffix(".md").write_text(markdown(ordered))
@@ -254,6 +279,9 @@ def markdown(rows: list[dict]) -> str:
         "(all seeds); worst: the most bit errors per sequence after it. Wall time is the run's, with two",
         "searches sharing the machine's 2 cores (and at times the test suite); `> (resumed)`: the run was",
         "interrupted and resumed, and the time before the interruption is missing.",
+        "Curricula (`--curriculum`, cells named after them): "
+        + "; ".join(f"{name}: `{text}`" for name, text in CURRICULA.items())
+        + " (sequences per seed: task option).",
     ]
     for task in dict.fromkeys(r["task"] for r in rows):
         parts += [

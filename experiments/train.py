@@ -277,11 +277,16 @@ class Trainer:
         if config.length_buckets > 1:
             self.buckets = buckets_lib.Buckets(self.task, config.length_buckets)
         # The curriculum's stages as (first update, task, buckets); the task itself after the last stage
-        # and, if the first stage starts later, before it.
+        # and, if the first stage starts later, before it. A stage no longer than the task is padded to the
+        # task's lengths (its bucket edges, or its longest), so that the stages add no compiled shapes.
         self.stages = []
         for sequences, options in config_lib.curriculum_stages(config.curriculum):
             stage = self._stage_task(sequences, options)
-            buckets = buckets_lib.Buckets(stage, config.length_buckets) if config.length_buckets > 1 else None
+            shared = stage.num_steps <= self.task.num_steps
+            buckets = None
+            if self.buckets is not None:
+                edges = self.buckets.edges if shared else None
+                buckets = buckets_lib.Buckets(stage, config.length_buckets, edges=edges)
             self.stages.append((sequences // config.batch_size, stage, buckets))
         if not self.stages or self.stages[0][0] > 0:
             self.stages.insert(0, (0, self.task, self.buckets))
@@ -371,6 +376,8 @@ class Trainer:
                 seed = self.seeds[k]
                 if bucket is None:
                     drawn[k] = task.sample((seed, step), size)
+                    if task.num_steps < self.task.num_steps:  # a curriculum stage: the task's shape
+                        drawn[k] = buckets_lib.pad(drawn[k], self.task.num_steps)
                 else:
                     drawn[k] = buckets.sample((seed, step), size, bucket)
             return drawn[k]

@@ -40,6 +40,20 @@ def trim(batch: base.Batch, length: int) -> base.Batch:
     return base.Batch(batch.inputs[..., :length, :], batch.targets[..., :length, :], batch.mask[..., :length])
 
 
+def pad(batch: base.Batch, length: int) -> base.Batch:
+    """The batch with zero steps (mask 0) appended up to ``length`` steps; unchanged if it has as many."""
+    extra = length - batch.mask.shape[-1]
+    if extra < 0:
+        raise ValueError(f"cannot pad a batch of {batch.mask.shape[-1]} steps to {length}")
+
+    def widen(a, time_axis):
+        widths = [(0, 0)] * a.ndim
+        widths[time_axis] = (0, extra)
+        return np.pad(a, widths)
+
+    return base.Batch(widen(batch.inputs, -2), widen(batch.targets, -2), widen(batch.mask, -1))
+
+
 def best_edges(lengths: np.ndarray, num_steps: int, num_buckets: int) -> tuple[int, ...]:
     """Bucket edges minimising the mean padded length of ``lengths``; the last edge is ``num_steps``.
 
@@ -96,13 +110,20 @@ class Buckets:
       probabilities: the probability of each bucket, ``[len(edges)]``.
     """
 
-    def __init__(self, task: base.Task, num_buckets: int):
+    def __init__(self, task: base.Task, num_buckets: int, edges: tuple[int, ...] | None = None):
+        """``edges``: use these padded lengths (ascending; the last at least ``task.num_steps``) instead of
+        the best ones for ``task``, e.g. a curriculum stage's task with the full task's edges, so that the
+        stages share their compiled shapes; a batch shorter than its edge is padded to it (:func:`pad`)."""
         if not isinstance(num_buckets, int | np.integer) or isinstance(num_buckets, bool) or num_buckets < 1:
             raise ValueError(f"num_buckets must be an integer >= 1, got {num_buckets!r}")
         self.task = task
         sample = task.sample((ESTIMATE_SEED,), ESTIMATE_SAMPLES)
         lengths = np.maximum(scored_lengths(sample.mask), 1)
-        self.edges = best_edges(lengths, task.num_steps, int(num_buckets))
+        if edges is None:
+            edges = best_edges(lengths, task.num_steps, int(num_buckets))
+        elif list(edges) != sorted(set(edges)) or edges[-1] < task.num_steps:
+            raise ValueError(f"edges {edges} must ascend and end at {task.num_steps} steps or more")
+        self.edges = tuple(int(e) for e in edges)
         index = np.searchsorted(self.edges, lengths)
         counts = np.bincount(index, minlength=len(self.edges)).astype(float)
         self.probabilities = counts / counts.sum()  # estimated; for reports only
@@ -133,7 +154,8 @@ class Buckets:
                 break
         else:
             raise RuntimeError(f"bucket {bucket} ({low}, {high}] of {self.task!r} is never drawn")
-        return base.Batch(*(np.concatenate(parts)[:batch_size] for parts in zip(*kept, strict=True)))
+        batch = base.Batch(*(np.concatenate(parts)[:batch_size] for parts in zip(*kept, strict=True)))
+        return pad(batch, high)
 
     def __repr__(self) -> str:
         return f"Buckets(edges={self.edges}, probabilities={np.round(self.probabilities, 3).tolist()})"

@@ -104,3 +104,29 @@ def test_split_evaluation_batch_gives_the_same_means():
     whole = float(jnp.mean(_loss(model, params, batch)))
     weighted = sum(len(p.mask) / 64 * float(jnp.mean(_loss(model, params, p))) for p in parts)
     np.testing.assert_allclose(weighted, whole, rtol=1e-5)
+
+
+def test_pad_appends_unscored_zero_steps():
+    batch = tasks.get("copy", max_length=3).sample(0, 2)
+    padded = buckets.pad(batch, 12)
+    assert padded.inputs.shape == (2, 12, batch.inputs.shape[-1]) and padded.mask.shape == (2, 12)
+    np.testing.assert_array_equal(padded.inputs[:, : batch.mask.shape[1]], batch.inputs)
+    assert (
+        not padded.inputs[:, batch.mask.shape[1] :].any() and not padded.mask[:, batch.mask.shape[1] :].any()
+    )
+    with pytest.raises(ValueError, match="cannot pad a batch of 12 steps to 5"):
+        buckets.pad(padded, 5)
+
+
+def test_given_edges_are_shared_by_a_shorter_task_and_its_batches_padded_to_them():
+    full = buckets.Buckets(tasks.get("copy"), 4)
+    short = buckets.Buckets(tasks.get("copy", max_length=5), 4, edges=full.edges)
+    assert short.edges == full.edges
+    for b, edge in enumerate(full.edges):
+        if short.probabilities[b] > 0:
+            batch = short.sample((1, b), 3, b)
+            assert batch.mask.shape == (3, edge) and np.all(batch.mask.sum(-1) <= 5)
+    with pytest.raises(ValueError, match=r"edges \(5, 3\) must ascend"):
+        buckets.Buckets(tasks.get("copy", max_length=2), 2, edges=(5, 3))
+    with pytest.raises(ValueError, match="must ascend and end at 41 steps or more"):
+        buckets.Buckets(tasks.get("copy"), 2, edges=(10, 20))

@@ -13,6 +13,8 @@ def test_cell_names_are_unique_and_spell_out_their_recipe():
 
 
 def test_a_cell_budget_replaces_the_tasks():
+    name, overrides = recipes._cell(32, "adam", 1e-3, curriculum="items18k")
+    assert name == "b32-adam-1e-3-items18k" and overrides["curriculum"] == recipes.CURRICULA["items18k"]
     name, overrides = recipes._cell(8, "adam", 1e-3, budget=(100_000, 30.0, 5))
     assert name == "b8-adam-1e-3-100k-5seeds"
     config = recipes.cell_config("associative_recall", overrides)

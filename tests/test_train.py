@@ -259,7 +259,9 @@ def test_curriculum_stages_draw_from_their_tasks_and_evaluation_from_the_task():
     ]:
         task, _ = trainer.stage(step)
         assert (task.config.max_items, task.config.item_length) == (items, length), step
-        assert trainer.batch(step).inputs.shape[2] == task.num_steps  # padded to the stage's task
+        batch = trainer.batch(step)
+        assert batch.inputs.shape[2] == trainer.task.num_steps  # padded to the task's shape: no new compile
+        np.testing.assert_array_equal(batch.mask.sum(axis=-1), length)  # one target item of the stage's
     assert trainer.eval_tasks["train"] is trainer.task
 
 
@@ -269,9 +271,11 @@ def test_curriculum_from_the_first_sequence_replaces_the_task_at_the_start():
     )
     trainer = train.Trainer(config)
     assert len(trainer.stages) == 1 and trainer.stage(0)[0].config.max_length == 2
-    assert trainer.stages[0][2].edges[-1] == trainer.stage(0)[0].num_steps  # its own length buckets
-    batch = trainer.batch(3)
-    assert np.all(batch.mask.sum(axis=-1) <= 2)  # no sequence longer than the stage's
+    assert trainer.stages[0][2].edges == trainer.buckets.edges  # the task's bucket edges: no new shapes
+    for step in range(6):
+        batch = trainer.batch(step)
+        assert batch.mask.shape[-1] in trainer.buckets.edges
+        assert np.all(batch.mask.sum(axis=-1) <= 2)  # no sequence longer than the stage's
 
 
 def test_converged_run_writes_one_train_record_per_evaluation(tmp_path):
