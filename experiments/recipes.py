@@ -118,6 +118,7 @@ def grid(task: str) -> dict[str, dict]:
             # longer stages at batch 1:
             _cell(1, "rmsprop", 3e-4, budget=(60_000, 30.0, 5), curriculum="items22k", clip_mode="tanh"),
             _cell(1, "rmsprop", 3e-4, budget=(60_000, 30.0, 5), curriculum="items40k", clip_mode="tanh"),
+            _cell(8, "adam", 1e-3, budget=(60_000, 30.0, 5), curriculum="items18k"),
         ]
     elif task == "copy":
         cells = [
