@@ -193,6 +193,8 @@ def parse_curriculum(text: str) -> tuple[tuple[int, str, Any], ...]:
             raise ValueError(f"curriculum: {part.strip()!r} needs sequences >= 0")
         if entries and start < entries[-1][0]:
             raise ValueError(f"curriculum: {part.strip()!r} comes before {entries[-1][0]} sequences")
+        if (start, name.strip()) in {(e[0], e[1]) for e in entries}:
+            raise ValueError(f"curriculum: {name.strip()} is set twice from {start} sequences")
         entries.append((start, name.strip(), _parse_value(value.strip())))
     return tuple(entries)
 

@@ -270,16 +270,24 @@ def write_table(path: pathlib.Path = TABLE) -> list[dict]:
     rows = {}
     if path.exists():
         with open(path) as f:
-            rows = {(r["task"], r["cell"]): {"curriculum": "", **r} for r in csv.DictReader(f)}
+            rows = {(r["task"], r["cell"]): r for r in csv.DictReader(f)}
     for task_dir in sorted(RUNS.glob("*")):
         for cell_dir in sorted(task_dir.glob("*")):
             if (cell_dir / "summary.json").exists():
                 rows[(task_dir.name, cell_dir.name)] = row(task_dir.name, cell_dir.name, cell_dir)
+    # Rows of the CSV written before a column existed get it empty, in row()'s order of columns.
+    columns = list(rows[next(iter(rows))]) if rows else []
+    for r in rows.values():
+        columns += [c for c in r if c not in columns]
+    if "curriculum" in columns:  # row()'s place for it, after the bound
+        columns.remove("curriculum")
+        columns.insert(columns.index("clip_mode") + 1, "curriculum")
+    rows = {key: {c: r.get(c, "") for c in columns} for key, r in rows.items()}
     ordered = sorted(rows.values(), key=lambda r: (r["task"], int(r["batch_size"]), r["cell"]))
     if ordered:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in ordered for k in r)))
+            writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
             writer.writerows(ordered)
         path.with_suffix(".md").write_text(markdown(ordered))

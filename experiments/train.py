@@ -276,10 +276,11 @@ class Trainer:
         self.buckets = None
         if config.length_buckets > 1:
             self.buckets = buckets_lib.Buckets(self.task, config.length_buckets)
-        # The curriculum's stages as (first update, task, buckets); the task itself after the last stage
-        # and, if the first stage starts later, before it. A stage no longer than the task is padded to the
-        # task's lengths (its bucket edges, or its longest), so that the stages add no compiled shapes.
-        self.stages = []
+        # The curriculum's stages as (first update, task, buckets), and the task itself before the first
+        # stage if that starts later; the last stage holds to the end (a curriculum ends on the task by
+        # giving its options last). A stage no longer than the task is padded to the task's lengths (its
+        # bucket edges, or its longest), so that the stages add no compiled shapes.
+        self.stages, self._stage_starts = [], []
         for sequences, options in config_lib.curriculum_stages(config.curriculum):
             stage = self._stage_task(sequences, options)
             shared = stage.num_steps <= self.task.num_steps
@@ -287,7 +288,14 @@ class Trainer:
             if self.buckets is not None:
                 edges = self.buckets.edges if shared else None
                 buckets = buckets_lib.Buckets(stage, config.length_buckets, edges=edges)
-            self.stages.append((sequences // config.batch_size, stage, buckets))
+            start = sequences // config.batch_size
+            if self.stages and start == self.stages[-1][0]:
+                raise ValueError(
+                    f"curriculum: the stages from {self._stage_starts[-1]} and {sequences} sequences both "
+                    f"begin at update {start} at batch size {config.batch_size}: the first is never drawn"
+                )
+            self._stage_starts.append(sequences)
+            self.stages.append((start, stage, buckets))
         if not self.stages or self.stages[0][0] > 0:
             self.stages.insert(0, (0, self.task, self.buckets))
         self.eval_tasks = self.task.evaluation()

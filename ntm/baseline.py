@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from ntm import controllers
-from ntm.core import _cast, _check_positive, _dense, bound, check_clip
+from ntm.core import _cast, _check_positive, _dense, bound, check_clip, checkpointed_scan
 from ntm.state import ControllerState, LSTMState
 
 PARAM_GROUPS = ("controller", "output", "initial")
@@ -119,11 +119,20 @@ def unroll(
     Runs one layer at a time over the whole sequence (:func:`ntm.controllers.lstm_sequence`), so that each
     layer's input projection is one matrix product outside the time loop and the recurrent kernels'
     gradients one product each after it. The baseline has no memory, so its trace is always ``None``.
-    ``remat`` is accepted for the NTM's API and changes nothing here: the layers' backward keeps only
-    ``O(T H)`` values per layer, what recomputing each step would keep as well.
+    ``remat``: as in ``ntm.core.unroll``, all layers step by step in one :func:`ntm.core.checkpointed_scan`,
+    so that training memory grows like ``sqrt(T)`` (slower: each step is recomputed, and the kernels'
+    gradients are summed inside the loop).
     """
-    del return_trace, remat
+    del return_trace
     ctrl = _cast(params["controller"], spec.dtype)
+    if remat:
+
+        def body(carry, proj):
+            h, carry = controllers.controller_step(ctrl, "lstm", carry, proj)
+            return carry, h
+
+        state, hs = checkpointed_scan(body, state, _project(params, spec, inputs))
+        return state, _readout(params, spec, hs), None
     sequence = _project(params, spec, inputs)
     final = []
     for i in range(spec.num_layers):

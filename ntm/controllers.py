@@ -186,8 +186,10 @@ def lstm_sequence(params: dict, state: LSTMState, projected: jax.Array) -> tuple
 
     The same values as scanning :func:`lstm_layer`; its gradient is computed by a hand-written backward
     pass that makes the recurrent kernel's cotangent one matrix product over all steps instead of one
-    outer product per step (about 2x faster at batch 1 on CPU; ``tests/test_baseline.py`` checks it
-    against autodiff of the plain scan in float64).
+    outer product per step (the 3 x 256 baseline's gradient on one 200-step n-gram sequence: 111 ms with
+    autodiff of one scan over all layers, 29 ms this way, on a 2-core CPU; ``tests/test_baseline.py``
+    checks it against autodiff of the plain scan in float64). It keeps ``O(T H)`` values for the backward,
+    as autodiff of a scan does; :func:`ntm.baseline.unroll` with ``remat`` uses the stepwise scan instead.
 
     Args:
       params: ``{"recurrent_kernel": [H, 4H], "bias": [4H]}``.
@@ -198,5 +200,15 @@ def lstm_sequence(params: dict, state: LSTMState, projected: jax.Array) -> tuple
       ``(final_state, hiddens [T, ..., H])``.
     """
     batch_shape = projected.shape[1:-1]
-    state = LSTMState(*(jnp.broadcast_to(s, batch_shape + s.shape[-1:]) for s in state))
-    return _lstm_sequence(params["recurrent_kernel"], params["bias"], state, projected)
+    for name, value in zip(LSTMState._fields, state, strict=True):
+        if jnp.broadcast_shapes(value.shape[:-1], batch_shape) != batch_shape:
+            raise ValueError(
+                f"lstm_sequence: the state's {name} {value.shape} does not broadcast to the sequence's "
+                f"batch shape {batch_shape} (projected {projected.shape}, time first)"
+            )
+    # One dtype throughout (the hand-written backward returns cotangents in it).
+    state = LSTMState(
+        *(jnp.broadcast_to(s, batch_shape + s.shape[-1:]).astype(projected.dtype) for s in state)
+    )
+    kernel, bias = (params[k].astype(projected.dtype) for k in ("recurrent_kernel", "bias"))
+    return _lstm_sequence(kernel, bias, state, projected)

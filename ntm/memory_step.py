@@ -388,14 +388,25 @@ def write(
     return memory * _product(factors) + jnp.einsum("...hn,...hm->...nm", weights, params.add), factors
 
 
-# Trailing (non-batch) dimensions of each input of memory_step, in its argument order.
-_CORE_DIMS = (
-    2,  # memory [N, M]
-    2,  # previous read weights [R, N]
-    2,  # previous write weights [W, N]
-    ReadHeadParams(key=2, strength=1, gate=1, shift=2, gamma=1),
-    WriteHeadParams(key=2, strength=1, gate=1, shift=2, gamma=1, erase=2, add=2),
-)
+def _core_shapes(memory, previous_read, previous_write, read_params, write_params) -> tuple:
+    """The trailing (non-batch) shape each input of :func:`memory_step` takes in the step."""
+    n, m = memory.shape[-2:]
+
+    def heads_(params, k):
+        one = (k,)
+        fields = {
+            "key": (k, m),
+            "strength": one,
+            "gate": one,
+            "shift": (k, params.shift.shape[-1]),
+            "gamma": one,
+        }
+        if isinstance(params, WriteHeadParams):
+            fields.update(erase=(k, m), add=(k, m))
+        return type(params)(**fields)
+
+    r, w = previous_read.shape[-2], previous_write.shape[-2]
+    return (n, m), (r, n), (w, n), heads_(read_params, r), heads_(write_params, w)
 
 
 def memory_step(
@@ -424,14 +435,11 @@ def memory_step(
     args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
     jax.eval_shape(heads.memory_step, *args)  # its shape checks (clear errors), at trace time only
     leaves, tree = jax.tree.flatten(args)
-    cores = jax.tree.leaves(_CORE_DIMS)
+    cores = tree.flatten_up_to(_core_shapes(*args))  # one shape tuple per leaf of args
     batch = jnp.broadcast_shapes(
-        *(jnp.shape(x)[: jnp.ndim(x) - c] for x, c in zip(leaves, cores, strict=True))
+        *(jnp.shape(x)[: max(jnp.ndim(x) - len(c), 0)] for x, c in zip(leaves, cores, strict=True))
     )
-    leaves = [
-        jnp.broadcast_to(x, batch + jnp.shape(x)[jnp.ndim(x) - c :])
-        for x, c in zip(leaves, cores, strict=True)
-    ]
+    leaves = [jnp.broadcast_to(x, batch + c) for x, c in zip(leaves, cores, strict=True)]
     return _memory_step(*jax.tree.unflatten(tree, leaves))
 
 

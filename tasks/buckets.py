@@ -45,6 +45,8 @@ def pad(batch: base.Batch, length: int) -> base.Batch:
     extra = length - batch.mask.shape[-1]
     if extra < 0:
         raise ValueError(f"cannot pad a batch of {batch.mask.shape[-1]} steps to {length}")
+    if extra == 0:
+        return batch
 
     def widen(a, time_axis):
         widths = [(0, 0)] * a.ndim

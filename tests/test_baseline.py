@@ -1,5 +1,7 @@
 """The LSTM baseline's layer-at-a-time unroll and the hand-written backward of lstm_sequence."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -104,16 +106,20 @@ def test_baseline_unroll_matches_its_single_step_and_gradients_float64():
         np.testing.assert_allclose(logits, want_logits, rtol=1e-12, atol=1e-12)
         for got_layer, want_layer in zip(final, want_final, strict=True):
             np.testing.assert_allclose(got_layer.hidden, want_layer.hidden, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(got_layer.cell, want_layer.cell, rtol=1e-12, atol=1e-12)
 
         def loss(fn, p):
             s = baseline.initial_state(spec, p["initial"], (2,))
             out = fn(p, spec, s, inputs)[1]
             return jnp.sum(jnp.cos(out))
 
-        got = jax.grad(lambda p: loss(baseline.unroll, p))(params)
         want = jax.grad(lambda p: loss(_stepwise_unroll, p))(params)
-        for (path, g), w in zip(jax.tree.leaves_with_path(got), jax.tree.leaves(want), strict=True):
-            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11, err_msg=jax.tree_util.keystr(path))
+        for remat in (False, True):  # remat: the stepwise scan, checkpointed
+            got = jax.grad(lambda p, remat=remat: loss(functools.partial(baseline.unroll, remat=remat), p))(
+                params
+            )
+            for (path, g), w in zip(jax.tree.leaves_with_path(got), jax.tree.leaves(want), strict=True):
+                np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11, err_msg=jax.tree_util.keystr(path))
 
 
 def test_baseline_unroll_under_vmap_matches_the_batched_call():
@@ -127,3 +133,37 @@ def test_baseline_unroll_under_vmap_matches_the_batched_call():
 
     batched = baseline.unroll(params, spec, baseline.initial_state(spec, params["initial"], (3,)), inputs)[1]
     np.testing.assert_allclose(jax.vmap(run, in_axes=1, out_axes=1)(inputs), batched, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_sequence_gradients_under_vmap_with_per_seed_parameters():
+    """The training path: vmap over seeds, each with its own parameters, of the gradient."""
+    params, state, projected = _layer_inputs(np.random.default_rng(4), (2,), dtype=np.float32)
+    seeds = jax.tree.map(lambda x: jnp.stack([x, 0.5 * x]), (params, state, projected))
+
+    def grads(fn, p, s, x):
+        return jax.grad(lambda p: jnp.sum(jnp.tanh(fn(p, s, x)[1])))(p)
+
+    got = jax.vmap(lambda *a: grads(controllers.lstm_sequence, *a))(*seeds)
+    want = jax.vmap(lambda *a: grads(_scan_layer, *a))(*seeds)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_sequence_computes_in_the_sequence_dtype():
+    params, state, projected = _layer_inputs(np.random.default_rng(5), (2,), dtype=np.float32)
+    projected = projected.astype(jnp.bfloat16)  # float32 parameters and state, bfloat16 inputs
+
+    def loss(p):
+        return jnp.sum(controllers.lstm_sequence(p, state, projected)[1].astype(jnp.float32))
+
+    grads = jax.jit(jax.grad(loss))(params)
+    assert grads["recurrent_kernel"].dtype == jnp.float32 and np.isfinite(grads["recurrent_kernel"]).all()
+    assert controllers.lstm_sequence(params, state, projected)[1].dtype == jnp.bfloat16
+
+
+def test_lstm_sequence_names_a_state_that_does_not_fit_the_sequence():
+    params, state, projected = _layer_inputs(np.random.default_rng(6), (3,))
+    with pytest.raises(
+        ValueError, match=r"state's hidden \(3, 5\) does not broadcast to .* batch shape \(\)"
+    ):
+        controllers.lstm_sequence(params, state, projected[:, 0])

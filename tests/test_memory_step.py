@@ -227,6 +227,7 @@ def test_inputs_of_different_batch_shapes_broadcast_and_their_gradients_sum_back
         cases = [
             (memory, read_w[0], write_w[0], read_p, write_p),  # unbatched previous weightings
             (memory, read_w, write_w, jax.tree.map(lambda x: x[0], read_p), write_p),  # unbatched read heads
+            (memory, read_w, write_w, read_p._replace(strength=jnp.asarray(2.0)), write_p),  # one strength
         ]
         for args in cases:
 

@@ -263,6 +263,11 @@ def test_curriculum_stages_draw_from_their_tasks_and_evaluation_from_the_task():
         assert batch.inputs.shape[2] == trainer.task.num_steps  # padded to the task's shape: no new compile
         np.testing.assert_array_equal(batch.mask.sum(axis=-1), length)  # one target item of the stage's
     assert trainer.eval_tasks["train"] is trainer.task
+    # A resumed run's trainer (a new one) draws the same batches at every stage.
+    again = train.Trainer(config)
+    for step in (1, 3, 7):
+        for a, b in zip(trainer.batch(step), again.batch(step), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_curriculum_from_the_first_sequence_replaces_the_task_at_the_start():
@@ -369,6 +374,11 @@ def test_a_schedule_may_change_on_resume_but_not_appear_or_vanish():
             "curriculum stage from 0 sequences ({'max_lenght': 3}): unknown",
         ),
         (["--curriculum", "0:num_bits=3"], "has 4 inputs and 3 outputs, the task 5 and 4"),
+        (["--curriculum", "0:max_length=2,0:max_length=3"], "curriculum: max_length is set twice from 0"),
+        (
+            ["--curriculum", "0:max_length=2,1:max_length=3", "--batch-size", "2"],
+            "stages from 0 and 1 sequences both begin at update 0 at batch size 2",
+        ),
     ],
 )
 def test_bad_command_lines_are_clear_errors(tmp_path, capsys, flags, message):
