@@ -69,11 +69,37 @@ EXPERIMENTS: dict[str, list[str]] = {
         *("--task", "priority_sort", "--model", "lstm", "--seeds", "1", "--steps", "55478"),
         *("--max-minutes", "20"),
     ],
-    # The DNC on the same core, with the NTM's recipes (each task's config).
+    # The DNC on the same core, with the NTM's recipes (each task's config) as they were when it was run:
+    # before the curricula, so repeat copy without one and associative recall at batch 32.
     "copy_dnc": ["--task", "copy", "--model", "dnc", "--seeds", "3", "--max-minutes", "20"],
-    "repeat_copy_dnc": ["--task", "repeat_copy", "--model", "dnc", "--seeds", "3", "--max-minutes", "30"],
+    "repeat_copy_dnc": [
+        *(
+            "--task",
+            "repeat_copy",
+            "--model",
+            "dnc",
+            "--seeds",
+            "3",
+            "--curriculum",
+            "",
+            "--max-minutes",
+            "30",
+        ),
+    ],
     "associative_recall_dnc": [
         *("--task", "associative_recall", "--model", "dnc", "--seeds", "3", "--max-minutes", "20"),
+        *(
+            "--batch-size",
+            "32",
+            "--curriculum",
+            "",
+            "--steps",
+            "20000",
+            "--eval-every",
+            "32",
+            "--log-every",
+            "16",
+        ),
     ],
     # Memory reuse: four copies in one sequence through 16 memory rows, both memories.
     "copy_episodes": ["--task", "copy_episodes", "--seeds", "3", "--max-minutes", "20"],
