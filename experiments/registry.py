@@ -41,12 +41,9 @@ EXPERIMENTS: dict[str, list[str]] = {
     ],
     "repeat_copy": ["--task", "repeat_copy", "--seeds", "5", "--max-minutes", "40"],
     "associative_recall": ["--task", "associative_recall", "--seeds", "5", "--max-minutes", "25"],
-    # The feedforward run keeps the recipe it was made with (the task's config before the curriculum):
-    # batch 32, no curriculum, evaluated every 32 steps.
     "associative_recall_feedforward": [
         *("--task", "associative_recall", "--seeds", "5", "--controller", "feedforward"),
-        *("--batch-size", "32", "--curriculum", "", "--steps", "20000", "--eval-every", "32"),
-        *("--log-every", "16", "--max-minutes", "30"),
+        *("--max-minutes", "30"),
     ],
     # The committed n-gram run trained 45 minutes, then 25 more with --resume (the same budget in two),
     # then 30 and 60 more at a learning rate of 3e-5 (reproduce --only ngrams --resume --minutes 30 --
