@@ -14,8 +14,9 @@ global-norm clipping at 50 and the hard clip left that plateau on four seeds of 
 What changed it is a curriculum (``CURRICULA["items18k"]`` in ``experiments/recipes.py``): training
 batches with 2-3 items for the first 6,000 sequences, then up to 4, 5, and the paper's 2-6 from 18,000 on
 (evaluation always on 2-6). With it (5 seeds a cell, 60,000 sequences): batch 8 converged every seed, batch
-32 four of five (41,664-58,528), and batch 1 RMSProp one of five. This config is the batch-8 cell;
-its figures are in the recipe table and its 5-seed result in ``experiments/results/associative_recall``.
+32 four of five (41,664-58,528), and batch 1 RMSProp one of five. This config is the batch-8 cell
+(converged at 21,000-49,000 sequences, median 34,000, in the search); its 5-seed run in
+``experiments/results/associative_recall`` converged every seed at 21,000-49,000 (median 37,000).
 """
 
 import dataclasses
