@@ -113,11 +113,10 @@ def test_baseline_unroll_matches_its_single_step_and_gradients_float64():
             out = fn(p, spec, s, inputs)[1]
             return jnp.sum(jnp.cos(out))
 
-        want = jax.grad(lambda p: loss(_stepwise_unroll, p))(params)
+        want = jax.jit(jax.grad(lambda p: loss(_stepwise_unroll, p)))(params)
         for remat in (False, True):  # remat: the stepwise scan, checkpointed
-            got = jax.grad(lambda p, remat=remat: loss(functools.partial(baseline.unroll, remat=remat), p))(
-                params
-            )
+            unroll = functools.partial(baseline.unroll, remat=remat)
+            got = jax.jit(jax.grad(lambda p, unroll=unroll: loss(unroll, p)))(params)
             for (path, g), w in zip(jax.tree.leaves_with_path(got), jax.tree.leaves(want), strict=True):
                 np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11, err_msg=jax.tree_util.keystr(path))
 
