@@ -278,13 +278,8 @@ def write_table(path: pathlib.Path = TABLE) -> list[dict]:
         for cell_dir in sorted(task_dir.glob("*")):
             if (cell_dir / "summary.json").exists():
                 rows[(task_dir.name, cell_dir.name)] = row(task_dir.name, cell_dir.name, cell_dir)
-    # Rows of the CSV written before a column existed get it empty, in row()'s order of columns.
-    columns = list(rows[next(iter(rows))]) if rows else []
-    for r in rows.values():
-        columns += [c for c in r if c not in columns]
-    if "curriculum" in columns:  # row()'s place for it, after the bound
-        columns.remove("curriculum")
-        columns.insert(columns.index("clip_mode") + 1, "curriculum")
+    # Rows of the CSV written before a column existed get it empty.
+    columns = list(dict.fromkeys(c for r in rows.values() for c in r))
     rows = {key: {c: r.get(c, "") for c in columns} for key, r in rows.items()}
     ordered = sorted(rows.values(), key=lambda r: (r["task"], int(r["batch_size"]), r["cell"]))
     if ordered:
