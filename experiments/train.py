@@ -280,21 +280,21 @@ class Trainer:
         # stage if that starts later; the last stage holds to the end (a curriculum ends on the task by
         # giving its options last). A stage no longer than the task is padded to the task's lengths (its
         # bucket edges, or its longest), so that the stages add no compiled shapes.
-        self.stages, self._stage_starts = [], []
+        self.stages = []
+        previous = None  # the sequences from which the stage before holds
         for sequences, options in config_lib.curriculum_stages(config.curriculum):
             stage = self._stage_task(sequences, options)
-            shared = stage.num_steps <= self.task.num_steps
             buckets = None
             if self.buckets is not None:
-                edges = self.buckets.edges if shared else None
+                edges = self.buckets.edges if stage.num_steps <= self.task.num_steps else None
                 buckets = buckets_lib.Buckets(stage, config.length_buckets, edges=edges)
             start = sequences // config.batch_size
             if self.stages and start == self.stages[-1][0]:
                 raise ValueError(
-                    f"curriculum: the stages from {self._stage_starts[-1]} and {sequences} sequences both "
+                    f"curriculum: the stages from {previous} and {sequences} sequences both "
                     f"begin at update {start} at batch size {config.batch_size}: the first is never drawn"
                 )
-            self._stage_starts.append(sequences)
+            previous = sequences
             self.stages.append((start, stage, buckets))
         if not self.stages or self.stages[0][0] > 0:
             self.stages.insert(0, (0, self.task, self.buckets))

@@ -72,11 +72,22 @@ def lstm_layer(params: dict, state: LSTMState, projected: jax.Array) -> LSTMStat
     Returns:
       The new ``LSTMState``; its ``hidden`` is the layer's output.
     """
+    return lstm_update(state, lstm_gates(params, state, projected))
+
+
+def lstm_gates(params: dict, state: LSTMState, projected: jax.Array) -> tuple[jax.Array, ...]:
+    """The gate activations of :func:`lstm_layer`: ``(sigmoid(i), sigmoid(f), tanh(g), sigmoid(o))``, each
+    ``[..., H]``, from ``gates = projected + h W_h + b``."""
     gates = projected + state.hidden @ params["recurrent_kernel"] + params["bias"]
     i, f, g, o = jnp.split(gates, 4, axis=-1)
-    cell = jax.nn.sigmoid(f) * state.cell + jax.nn.sigmoid(i) * jnp.tanh(g)
-    hidden = jax.nn.sigmoid(o) * jnp.tanh(cell)
-    return LSTMState(hidden=hidden, cell=cell)
+    return jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
+
+
+def lstm_update(state: LSTMState, gates: tuple[jax.Array, ...]) -> LSTMState:
+    """The new state from the gate activations (:func:`lstm_gates`): c = f c + i g; h = o tanh(c)."""
+    i, f, g, o = gates
+    cell = f * state.cell + i * g
+    return LSTMState(hidden=o * jnp.tanh(cell), cell=cell)
 
 
 def feedforward_layer(params: dict, projected: jax.Array) -> jax.Array:
@@ -127,10 +138,9 @@ def _lstm_forward(recurrent_kernel, bias, state: LSTMState, projected):
     params = {"recurrent_kernel": recurrent_kernel, "bias": bias}
 
     def body(carry, proj):
-        gates = proj + carry.hidden @ recurrent_kernel + bias
-        i, f, g, o = jnp.split(gates, 4, axis=-1)
-        acts = jnp.concatenate([jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)], -1)
-        new = lstm_layer(params, carry, proj)
+        gates = lstm_gates(params, carry, proj)
+        new = lstm_update(carry, gates)
+        acts = jnp.concatenate(gates, -1)
         return new, (new.hidden, (carry.hidden, carry.cell, acts, jnp.tanh(new.cell)))
 
     final, (hiddens, residuals) = jax.lax.scan(body, state, projected)
