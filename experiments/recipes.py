@@ -136,7 +136,9 @@ def grid(task: str) -> dict[str, dict]:
             # Round 5, the feedforward controller: without a curriculum batch 32 converged 3 seeds of 5
             # (reproduce's associative_recall_feedforward), with the LSTM's kept recipe (batch 8, items18k)
             # none by 106,000. The curriculum at batch 32, where the LSTM converged 4 of 5:
-            _cell(32, "adam", 1e-3, budget=(60_000, 30.0, 5), curriculum="items18k", controller="feedforward"),
+            _cell(
+                32, "adam", 1e-3, budget=(60_000, 30.0, 5), curriculum="items18k", controller="feedforward"
+            ),
         ]
     elif task == "copy":
         cells = [
