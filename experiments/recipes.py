@@ -135,7 +135,8 @@ def grid(task: str) -> dict[str, dict]:
             _cell(8, "adam", 5e-4, budget=(60_000, 30.0, 5), curriculum="items12k"),
             # Round 5, the feedforward controller: without a curriculum batch 32 converged 3 seeds of 5
             # (reproduce's associative_recall_feedforward), with the LSTM's kept recipe (batch 8, items18k)
-            # none by 106,000. The curriculum at batch 32, where the LSTM converged 4 of 5:
+            # none by 106,000. The curriculum at batch 32, where the LSTM converged 4 of 5 (result: 2/5, at
+            # 26,784 and 39,680; no better than without it):
             _cell(
                 32, "adam", 1e-3, budget=(60_000, 30.0, 5), curriculum="items18k", controller="feedforward"
             ),
