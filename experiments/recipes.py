@@ -46,12 +46,13 @@ ADAM = {**PLAIN, "optimizer": "adam", "clip_elementwise": 0.0, "clip_global_norm
 
 # Curricula (``--curriculum``), named in the cells that use them: associative recall from 2-3 items up to
 # the paper's 2-6, one more item every 6,000 sequences (full task from 18,000), or with longer stages (full
-# task from 22,000 or 40,000) or shorter ones (12,000); repeat copy over its repeats.
+# task from 22,000 or 40,000) or shorter ones (12,000 or 15,000); repeat copy over its repeats.
 CURRICULA = {
     "items18k": "0:max_items=3,6000:max_items=4,12000:max_items=5,18000:max_items=6",
     "items22k": "0:max_items=3,10000:max_items=4,16000:max_items=5,22000:max_items=6",
     "items40k": "0:max_items=3,16000:max_items=4,28000:max_items=5,40000:max_items=6",
     "items12k": "0:max_items=3,4000:max_items=4,8000:max_items=5,12000:max_items=6",
+    "items15k": "0:max_items=3,5000:max_items=4,10000:max_items=5,15000:max_items=6",
     # Repeat copy from at most 3 repeats up to the paper's 10 by 24,000 sequences (lengths 1-10 throughout).
     "repeats24k": "0:max_repeats=3,8000:max_repeats=5,16000:max_repeats=7,24000:max_repeats=10",
 }
@@ -140,6 +141,12 @@ def grid(task: str) -> dict[str, dict]:
             _cell(
                 32, "adam", 1e-3, budget=(60_000, 30.0, 5), curriculum="items18k", controller="feedforward"
             ),
+            # Round 6, the LSTM's median (34,000 in the search, 37,000 in reproduce) against the target's
+            # 30,000: items12k made the median 30,000 but left one seed of five on the plateau at 60,000.
+            # The same with 100,000 sequences, and stages between the two (results: both 5/5, median
+            # 36,000; items12k rerun at 24,000-60,000, where its 60k cell had 18,000-44,000 and a failure):
+            _cell(8, "adam", 1e-3, budget=(100_000, 40.0, 5), curriculum="items12k"),
+            _cell(8, "adam", 1e-3, budget=(100_000, 40.0, 5), curriculum="items15k"),
         ]
     elif task == "copy":
         cells = [
