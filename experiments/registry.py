@@ -59,7 +59,10 @@ EXPERIMENTS: dict[str, list[str]] = {
     # holds that schedule (reproduce --only ngrams --resume --minutes M continues a fresh run through it).
     # Its baseline's checkpoint (1e-4 to 91,287, 3e-5 to 138,201 by 2026-12-02) predates lr_drops: it
     # continues with -- --lr-drops "" and drops by hand at the same sequences (--learning-rate 3e-5
-    # --steps 171940, then --learning-rate 1e-5 --steps 226985).
+    # --steps 171940, then --learning-rate 1e-5 --steps 226985). That checkpoint was lost; a retraining
+    # with the config's schedule (train --task ngrams --model lstm --seeds 1 --steps 226985 --workdir
+    # runs/reproduce/ngrams_lstm, then --resume) stood at 90,996 on 2026-12-03; once it reaches 226,985,
+    # reproduce --only ngrams_lstm --resume -- --steps 226985 writes its results.
     "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "70"],
     "ngrams_lstm": [
         *("--task", "ngrams", "--model", "lstm", "--seeds", "1", "--steps", "75000"),
