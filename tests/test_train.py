@@ -486,7 +486,8 @@ print(json.dumps(out))
 
 
 def test_sharded_over_four_host_devices_equals_one_device(tmp_path):
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"
+    env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
     result = subprocess.run(
         [sys.executable, "-c", SHARDED, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True
     )
