@@ -45,6 +45,7 @@ width P is parsed by the access module: for the NTM by :class:`ntm.heads.HeadLay
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -98,7 +99,10 @@ class NTMSpec:
         addressing, read) is differentiated; the numbers are the same either way, up to rounding.
         ``"custom"``: the hand-written backward pass of :mod:`ntm.memory_step`, which keeps the step's
         inputs and recomputes each forward value once (the fastest, under a plain ``jax.jit`` and with
-        :func:`ntm.compiler_options` alike; no forward-mode ``jax.jvp``). ``"remat"``: autodiff of the
+        :func:`ntm.compiler_options` alike; no forward-mode ``jax.jvp``); :func:`unroll` then also
+        computes the gradients of the first controller layer's and the head layer's weights once per
+        sequence, after the backward loop, instead of adding them up step by step in it
+        (``_scan_hoisted``). ``"remat"``: autodiff of the
         rematerialised step (``jax.checkpoint``), which keeps the same inputs and recomputes the rest.
         ``"autodiff"``: plain autodiff, which keeps several memory-sized values per step
         (experiments/benchmark.py measures all three).
@@ -415,9 +419,120 @@ def unroll(
 
     if remat:
         state, (features, trace) = checkpointed_scan(body, state, projected)
+    elif getattr(spec, "memory_backward", None) == "custom" and not return_trace:
+        state, features = _scan_hoisted(spec, _looped(params), state, projected)
+        trace = None
     else:
         state, (features, trace) = jax.lax.scan(body, state, projected)
     return state, readout(params, spec, features), trace
+
+
+# ---------------------------------------------------------------------------------------------------
+# The scan with the weight gradients of its per-step products computed once, after the backward loop
+
+
+def _looped(params: dict) -> dict:
+    """The parameter groups the scan uses (the controller and the head layer)."""
+    return {"controller": params["controller"], "heads": params["heads"]}
+
+
+def _hoisted_inputs(spec, state, features: jax.Array, h_prev: jax.Array | None):
+    """What the first controller layer and the head layer multiplied their weights by at each step.
+
+    Returns ``(reads_prev [T, ..., R*M], h_prev [T, ..., H] or None, h [T, ..., H])``: the read vectors and
+    the first layer's hidden state entering each step, and the controller output at each step.
+    """
+    h_size = spec.controller_size
+    batch = state.read_vectors.shape[:-2]
+    reads_0 = state.read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)
+    reads_prev = jnp.concatenate([reads_0[None], features[:-1, ..., h_size:]])
+    if spec.controller == "lstm" and h_prev is None:  # one layer: its hidden state is the output
+        h_0 = state.controller[0].hidden
+        h_prev = jnp.concatenate([h_0[None].astype(features.dtype), features[:-1, ..., :h_size]])
+    return reads_prev, h_prev, features[..., :h_size]
+
+
+def _outer_sum(a: jax.Array, b: jax.Array, dtype) -> jax.Array:
+    """``sum_t a_t^T b_t`` over every leading axis: ``[..., I], [..., O] -> [I, O]`` (in float32)."""
+    a = a.reshape(-1, a.shape[-1]).astype(jnp.float32)
+    b = b.reshape(-1, b.shape[-1]).astype(jnp.float32)
+    return (a.T @ b).astype(dtype)
+
+
+def _leading_sum(x: jax.Array, dtype) -> jax.Array:
+    """``[..., O] -> [O]``, summed over every leading axis (in float32)."""
+    return x.reshape(-1, x.shape[-1]).astype(jnp.float32).sum(0).astype(dtype)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _scan_hoisted(spec, params: dict, state, projected: jax.Array):
+    """``lax.scan`` of :func:`step_projected` over ``projected [T, ..., G]``: ``(final state, features
+    [T, ..., H + R*M])``, for the controller and head groups ``params`` (:func:`_looped`).
+
+    Its backward pass is the scan's autodiff except for the weights and biases of the first controller
+    layer (``read_kernel``, ``recurrent_kernel``, ``bias``) and of the head layer: autodiff would add
+    their gradient into an accumulator at every step of the backward loop, one small product each; here
+    the loop gives the cotangents of those layers' outputs at every step (of ``projected``, which the
+    first layer adds to its products, and of an added zero bias of the head layer) and each gradient is
+    one product over the whole sequence afterwards. The numbers are autodiff's up to rounding.
+    """
+
+    def body(carry, proj):
+        carry, features, _ = step_projected(params, spec, carry, proj)
+        return carry, features
+
+    return jax.lax.scan(body, state, projected)
+
+
+def _scan_hoisted_fwd(spec, params, state, projected):
+    layer_0, head_layer = params["controller"]["layer_0"], params["heads"]
+    multi_layer_lstm = spec.controller == "lstm" and spec.controller_layers > 1
+
+    def scan(params, state, projected, head_offsets):
+        # The hoisted weights are constants here (closed over), so that the loop keeps no gradient of them.
+        layer = {**params["controller"]["layer_0"]}
+        layer.update(
+            {name: layer_0[name] for name in ("read_kernel", "recurrent_kernel", "bias") if name in layer}
+        )
+        controller = {**params["controller"], "layer_0": layer}
+
+        def body(carry, xs):
+            proj, offset = xs
+            # The head layer's bias plus a zero offset: the offset's cotangent is the head layer's output's.
+            heads_t = {"kernel": head_layer["kernel"], "bias": head_layer["bias"] + offset}
+            h_prev = carry.controller[0].hidden if multi_layer_lstm else None
+            carry, features, _ = step_projected(
+                {"controller": controller, "heads": heads_t}, spec, carry, proj
+            )
+            return carry, (features, h_prev)
+
+        final, (features, h_prev) = jax.lax.scan(body, state, (projected, head_offsets))
+        return (final, features), h_prev
+
+    head_offsets = jnp.zeros(projected.shape[:-1] + head_layer["bias"].shape, head_layer["bias"].dtype)
+    out, vjp, h_prev = jax.vjp(scan, params, state, projected, head_offsets, has_aux=True)
+    reads_prev, h_prev, h = _hoisted_inputs(spec, state, out[1], h_prev)
+    return out, (vjp, reads_prev, h_prev, h)
+
+
+def _scan_hoisted_bwd(spec, saved, cotangents):
+    vjp, reads_prev, h_prev, h = saved
+    # The hoisted weights' cotangents from the loop are zeros (constants there) of the parameters' dtypes.
+    d_params, d_state, d_projected, d_heads_out = vjp(cotangents)
+    layer, heads = {**d_params["controller"]["layer_0"]}, d_params["heads"]
+    layer["read_kernel"] = _outer_sum(reads_prev, d_projected, layer["read_kernel"].dtype)
+    layer["bias"] = _leading_sum(d_projected, layer["bias"].dtype)
+    if "recurrent_kernel" in layer:
+        layer["recurrent_kernel"] = _outer_sum(h_prev, d_projected, layer["recurrent_kernel"].dtype)
+    heads = {
+        "kernel": _outer_sum(h, d_heads_out, heads["kernel"].dtype),
+        "bias": _leading_sum(d_heads_out, heads["bias"].dtype),
+    }
+    d_params = {"controller": {**d_params["controller"], "layer_0": layer}, "heads": heads}
+    return d_params, d_state, d_projected
+
+
+_scan_hoisted.defvjp(_scan_hoisted_fwd, _scan_hoisted_bwd)
 
 
 def unroll_batch_major(

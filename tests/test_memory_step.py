@@ -111,13 +111,18 @@ def _float64_model(monkeypatch):
     monkeypatch.setattr(ntm_access, "jnp", patched)
 
 
-@pytest.mark.parametrize("r, w, s", [(1, 1, 1), (2, 3, 2)])
-def test_model_gradients_equal_autodiff_in_float64(monkeypatch, r, w, s):
+# The controllers' branches of the hoisted weight gradients (core._scan_hoisted): one LSTM layer (its
+# hidden state is the output), two (the first layer's is kept apart), feedforward (no recurrent kernel).
+@pytest.mark.parametrize(
+    "r, w, s, controller, layers", [(1, 1, 1, "lstm", 1), (2, 3, 2, "lstm", 2), (1, 2, 1, "feedforward", 2)]
+)
+def test_model_gradients_equal_autodiff_in_float64(monkeypatch, r, w, s, controller, layers):
     with jax.enable_x64(True):
         _float64_model(monkeypatch)
         spec = dict(
             output_size=3, memory_size=10, word_size=4, controller_size=8, dtype=jnp.float64,
-            num_read_heads=r, num_write_heads=w, shift_range=s,
+            num_read_heads=r, num_write_heads=w, shift_range=s, controller=controller,
+            controller_layers=layers,
         )  # fmt: skip
         params = core.init_params(core.NTMSpec(**spec), jax.random.key(0), 5, jnp.float64)
         inputs = jnp.asarray(np.random.default_rng(5).normal(size=(10, 2, 5)))  # 10 steps, batch 2
