@@ -102,8 +102,9 @@ class NTMSpec:
         :func:`ntm.compiler_options` alike; no forward-mode ``jax.jvp``); :func:`unroll` then also
         computes the gradients of the first controller layer's and the head layer's weights once per
         sequence, after the backward loop, instead of adding them up step by step in it
-        (``_scan_hoisted``). ``"remat"``: autodiff of the
-        rematerialised step (``jax.checkpoint``), which keeps the same inputs and recomputes the rest.
+        (``_scan_hoisted``; not with ``remat`` or ``return_trace``, which keep the plain scan).
+        ``"remat"``: autodiff of the rematerialised step (``jax.checkpoint``), which keeps the same inputs
+        and recomputes the rest.
         ``"autodiff"``: plain autodiff, which keeps several memory-sized values per step
         (experiments/benchmark.py measures all three).
     """
@@ -445,10 +446,11 @@ def _hoisted_inputs(spec, state, features: jax.Array, h_prev: jax.Array | None):
     h_size = spec.controller_size
     batch = state.read_vectors.shape[:-2]
     reads_0 = state.read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)
-    reads_prev = jnp.concatenate([reads_0[None], features[:-1, ..., h_size:]])
+    steps = features.shape[0]  # [:steps]: none for an empty sequence
+    reads_prev = jnp.concatenate([reads_0[None], features[:-1, ..., h_size:]])[:steps]
     if spec.controller == "lstm" and h_prev is None:  # one layer: its hidden state is the output
         h_0 = state.controller[0].hidden
-        h_prev = jnp.concatenate([h_0[None].astype(features.dtype), features[:-1, ..., :h_size]])
+        h_prev = jnp.concatenate([h_0[None].astype(features.dtype), features[:-1, ..., :h_size]])[:steps]
     return reads_prev, h_prev, features[..., :h_size]
 
 

@@ -18,8 +18,8 @@ from experiments import checkpoints, distributed, launch, train
 from experiments import config as config_lib
 from experiments.rundir import RunDir
 
-# One pytest-xdist worker runs this module, so that its shared two-process run is made once (and the other
-# worker keeps the second core for the rest of the suite).
+# One pytest-xdist worker runs this module: its two-process runs take both cores while they compile (and the
+# other worker keeps a core for the rest of the suite).
 pytestmark = pytest.mark.xdist_group("distributed")
 
 SMOKE = ["--task", "copy", "--smoke", "--no-progress", "--length-buckets", "1"]  # one shape: one compile
@@ -52,7 +52,7 @@ def _assert_params_close(a, b, rtol):
 
 
 # One seed at batch 4: over two processes each holds half of every batch, and the gradient is their mean.
-ONE_SEED = ["--steps", "20", "--checkpoint-every", "10", "--log-every", "5", "--eval-every", "10"]
+ONE_SEED = ["--steps", "30", "--checkpoint-every", "10", "--log-every", "5", "--eval-every", "10"]
 ONE_SEED += ["--seeds", "1", "--batch-size", "4"]
 
 
@@ -84,18 +84,18 @@ def test_two_processes_that_lose_one_resume_and_equal_one_process(tmp_path):
             if p.poll() is None:
                 p.kill()
     latest = max(int(p.name) for p in (killed / "checkpoints").iterdir() if p.name.isdigit())
-    assert latest == 10
+    assert 10 <= latest < 30
     assert _launch(killed, *ONE_SEED, "--resume") == 0
     assert train.main([*SMOKE, "--workdir", str(one), *ONE_SEED]) == 0
     # Sums over a batch split in two are added in another order: float32 rounding, not more.
     np.testing.assert_allclose(_costs(killed), _costs(one), rtol=1e-5)
     (two, steps_two), (alone, steps_one) = _final_params(killed), _final_params(one)
-    assert steps_two == steps_one == 20
+    assert steps_two == steps_one == 30
     _assert_params_close(two, alone, rtol=1e-5)
     # Process 0 alone wrote the logs: one record per window, not two, and none twice after the resume.
-    assert len(_costs(killed)) == 20 // 5
+    assert len(_costs(killed)) == 30 // 5
     summary = json.loads((killed / "summary.json").read_text())
-    assert summary["steps"] == 20 and len(summary["best_eval_cost"]) == 1
+    assert summary["steps"] == 30 and len(summary["best_eval_cost"]) == 1
 
 
 def test_two_processes_with_two_seeds_equal_both_seeds_in_one_process(tmp_path):

@@ -133,7 +133,12 @@ def test_model_gradients_equal_autodiff_in_float64(monkeypatch, r, w, s, control
             def loss(params):
                 state = core.initial_state(model, params["initial"], (2,))
                 final, logits, _ = core.unroll(params, model, state, inputs)
-                return jnp.sum(jnp.sin(logits)) + jnp.sum(final.memory**2) + jnp.sum(final.read_vectors)
+                final_state = jnp.sum(final.memory**2) + jnp.sum(final.read_vectors)
+                if controller == "lstm":  # and the backward from the final controller state
+                    final_state += jnp.sum(jnp.cos(final.controller[0].hidden)) + jnp.sum(
+                        final.controller[-1].cell
+                    )
+                return jnp.sum(jnp.sin(logits)) + final_state
 
             return jax.jit(jax.value_and_grad(loss))(params)
 
@@ -259,3 +264,27 @@ def test_inputs_of_one_batch_shape_are_not_broadcast():
     args = _inputs(np.random.default_rng(12), (2,), 5, 3, 1, 1, 1, dtype=np.float32)
     jaxpr = jax.make_jaxpr(ms.memory_step)(*args)
     assert [eqn.primitive.name for eqn in jaxpr.jaxpr.eqns] == ["custom_vjp_call"]
+
+
+def test_an_empty_sequence_has_autodiffs_gradients():
+    """T = 0 through the hoisted weight gradients: the initial state's gradient, and zeros for the weights."""
+
+    def grads(backward):
+        spec = core.NTMSpec(
+            output_size=3, memory_size=8, word_size=4, controller_size=6, memory_backward=backward
+        )
+        params = core.init_params(spec, jax.random.key(0), 5)
+
+        def loss(params):
+            state = core.initial_state(spec, params["initial"], (2,))
+            final, logits, _ = core.unroll(params, spec, state, jnp.zeros((0, 2, 5)))
+            return (
+                jnp.sum(jnp.sin(final.controller[0].hidden)) + jnp.sum(final.read_vectors) + jnp.sum(logits)
+            )
+
+        return jax.grad(loss)(params)
+
+    got, want = grads("custom"), grads("autodiff")
+    chex.assert_trees_all_close(got, want)
+    assert float(jnp.abs(got["initial"]["controller_hidden"]).sum()) > 0
+    assert float(jnp.abs(got["heads"]["kernel"]).sum()) == 0
