@@ -61,8 +61,8 @@ EXPERIMENTS: dict[str, list[str]] = {
     # continues with -- --lr-drops "" and drops by hand at the same sequences (--learning-rate 3e-5
     # --steps 171940, then --learning-rate 1e-5 --steps 226985). That checkpoint was lost; a retraining
     # with the config's schedule (train --task ngrams --model lstm --seeds 1 --steps 226985 --workdir
-    # runs/reproduce/ngrams_lstm, then --resume) stood at 90,996 on 2026-12-03; once it reaches 226,985,
-    # reproduce --only ngrams_lstm --resume -- --steps 226985 writes its results.
+    # runs/reproduce/ngrams_lstm, then --resume) stood at 90,996 on 2026-12-03, and its checkpoint was lost
+    # too: reproduce --only ngrams_lstm --minutes 160 -- --steps 226985, alone (~2.5 h), writes results.
     "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "70"],
     "ngrams_lstm": [
         *("--task", "ngrams", "--model", "lstm", "--seeds", "1", "--steps", "75000"),
