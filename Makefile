@@ -11,9 +11,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# The main job: train the copy task with its default config.
+# The main job: train the copy task with its default config (ARGS: more flags, e.g. ARGS=--resume).
 train: $(STAMP)
-	$(BIN)/python -m experiments.train --task copy
+	$(BIN)/python -m experiments.train --task copy $(ARGS)
 
 # The tests, and the lint that CI checks beside them.
 test: $(STAMP)

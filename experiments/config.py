@@ -305,9 +305,13 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if field.name == "task_options":
             continue
         kind = hints[field.name]
-        parse = _bool if kind is bool else kind
         flag = "--" + field.name.replace("_", "-")
-        parser.add_argument(flag, dest=field.name, type=parse, default=None, help=f"({kind.__name__})")
+        if kind is bool:  # --remat alone is --remat true
+            parser.add_argument(
+                flag, dest=field.name, type=_bool, nargs="?", const=True, default=None, help="(bool)"
+            )
+        else:
+            parser.add_argument(flag, dest=field.name, type=kind, default=None, help=f"({kind.__name__})")
     parser.add_argument(
         "--task-option",
         action="append",

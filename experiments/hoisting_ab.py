@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from experiments import config as config_lib
-from experiments import train
+from experiments import throughput, train
 from ntm import core
 
 BATCHES, ROUNDS = 50, 7
@@ -36,7 +36,8 @@ def measure(task: str, batch_size: int) -> dict:
         for name, scan in (("plain", hoisted.fun), ("hoisted", hoisted)):
             core._scan_hoisted = scan  # read by core.unroll when the step is traced, here
             trainer = train.Trainer(config)
-            batches = [trainer.batch(step) for step in range(BATCHES)]
+            first = throughput.task_from(trainer)  # the task's own distribution, after any curriculum
+            batches = [trainer.batch(first + step) for step in range(BATCHES)]
             state = trainer.init_state()
             for batch in batches:  # compiles every bucket drawn
                 state, _ = trainer.train_step(state, batch)

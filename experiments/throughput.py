@@ -14,7 +14,9 @@ default config, except those whose batch the device mesh cannot split (``fits``;
 training step is compiled for every bucket first (``compile_seconds``, all buckets together;
 ``peak_bytes`` is XLA's estimate for the longest one). Each round then times ``--steps`` consecutive
 training steps of every combination in turn, so that a busy machine slows all alike; figures are medians
-over ``--rounds`` rounds. Sampling the batches is not timed (it overlaps the step in training).
+over ``--rounds`` rounds. The batches are drawn as training draws them once the task's own distribution
+is reached (from the curriculum's last stage on, where the config has a curriculum: ``task_from``).
+Sampling them is not timed (it overlaps the step in training).
 ``x_first`` is a row's sequences per second over the first row of the same task and batch size.
 
 ``--per-bucket`` also times, each round, ``--steps`` steps of each length bucket alone
@@ -95,6 +97,12 @@ def _time_batches(case: _Case, batches: list[tasks.Batch]) -> float:
     return time.perf_counter() - begin
 
 
+def task_from(trainer: train.Trainer) -> int:
+    """The first update drawn from the task's own distribution: that of the curriculum's last stage (0
+    without a curriculum). The timed batches come from there on, not from an easier stage."""
+    return trainer.stages[-1][0]
+
+
 def fits(batch_size: int, seeds: int, devices: int) -> bool:
     """Whether a run of ``seeds`` seeds at ``batch_size`` can use ``devices`` devices: each seed's batch
     is split over the mesh's data axis (``train.mesh_shape``)."""
@@ -133,10 +141,11 @@ def run(
     for r in range(rounds):
         for key in keys:
             case = cases[key]
-            case.times.append(_time_steps(case, 10_000 + r * steps, steps))
+            full = task_from(case.trainer)
+            case.times.append(_time_steps(case, full + 10_000 + r * steps, steps))
             if per_bucket and case.trainer.buckets is not None and len(case.trainer.buckets.edges) > 1:
                 for i, edge in enumerate(case.trainer.buckets.edges):
-                    start = 20_000 + r * steps
+                    start = full + 20_000 + r * steps
                     batches = [case.trainer.batch(start + j, bucket=i) for j in range(steps)]
                     case.bucket_times.setdefault(edge, []).append(_time_batches(case, batches) / steps)
     rows = []

@@ -1,5 +1,6 @@
 """Training from the command line: every task, no retracing, resume, kill, seeds, sharding, evaluate."""
 
+import argparse
 import dataclasses
 import json
 import os
@@ -387,6 +388,20 @@ def test_bad_command_lines_are_clear_errors(tmp_path, capsys, flags, message):
     assert message in capsys.readouterr().err
 
 
+def test_a_boolean_flag_alone_means_true(capsys):
+    parser = argparse.ArgumentParser()
+    config_lib.add_config_flags(parser)
+    assert parser.parse_args([]).remat is None  # unset: the task config's value
+    assert parser.parse_args(["--remat"]).remat is True
+    args = parser.parse_args(["--remat", "--steps", "3"])
+    assert args.remat is True and args.steps == 3
+    assert parser.parse_args(["--remat", "false"]).remat is False
+    assert parser.parse_args(["--stop-when-converged", "yes"]).stop_when_converged is True
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--remat", "maybe"])
+    assert "expected a boolean, got 'maybe'" in capsys.readouterr().err
+
+
 def _spawn(workdir, *flags):
     cmd = [sys.executable, "-m", "experiments.train", "--task", "copy", "--smoke", "--no-progress"]
     cmd += ["--workdir", str(workdir), *flags]
@@ -593,6 +608,18 @@ def test_throughput_fits_the_cost_of_an_update_and_of_a_time_step():
 
     fixed, per_step = throughput.fixed_and_per_step([11, 21, 41], [1e-3 + 11e-5, 1e-3 + 21e-5, 1e-3 + 41e-5])
     np.testing.assert_allclose([fixed, per_step], [1e-3, 1e-5], rtol=1e-9)
+
+
+def test_throughput_times_the_task_after_its_curriculum():
+    from experiments import throughput
+
+    config = dataclasses.replace(config_lib.task_config("repeat_copy"), batch_size=2, seeds=1)
+    trainer = train.Trainer(config)
+    first = throughput.task_from(trainer)
+    assert first == 24_000 // 2  # the last stage, at batch 2
+    assert trainer.stage(first)[0].config.max_repeats == 10
+    assert trainer.stage(first - 1)[0].config.max_repeats == 7
+    assert throughput.task_from(train.Trainer(config_lib.task_config("copy"))) == 0  # no curriculum
 
 
 def test_throughput_runs_only_the_device_counts_a_run_can_use(capsys):
