@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from experiments import config as config_lib
-from experiments import throughput, train
+from experiments import train
 from ntm import core
 
 BATCHES, ROUNDS = 50, 7
@@ -36,7 +36,7 @@ def measure(task: str, batch_size: int) -> dict:
         for name, scan in (("plain", hoisted.fun), ("hoisted", hoisted)):
             core._scan_hoisted = scan  # read by core.unroll when the step is traced, here
             trainer = train.Trainer(config)
-            first = throughput.task_from(trainer)  # the task's own distribution, after any curriculum
+            first = trainer.task_from  # the task's own distribution, after any curriculum
             batches = [trainer.batch(first + step) for step in range(BATCHES)]
             state = trainer.init_state()
             for batch in batches:  # compiles every bucket drawn

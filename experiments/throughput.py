@@ -15,7 +15,7 @@ training step is compiled for every bucket first (``compile_seconds``, all bucke
 ``peak_bytes`` is XLA's estimate for the longest one). Each round then times ``--steps`` consecutive
 training steps of every combination in turn, so that a busy machine slows all alike; figures are medians
 over ``--rounds`` rounds. The batches are drawn as training draws them once the task's own distribution
-is reached (from the curriculum's last stage on, where the config has a curriculum: ``task_from``).
+is reached (from the curriculum's last stage on, where the config has a curriculum: ``Trainer.task_from``).
 Sampling them is not timed (it overlaps the step in training).
 ``x_first`` is a row's sequences per second over the first row of the same task and batch size.
 
@@ -97,12 +97,6 @@ def _time_batches(case: _Case, batches: list[tasks.Batch]) -> float:
     return time.perf_counter() - begin
 
 
-def task_from(trainer: train.Trainer) -> int:
-    """The first update drawn from the task's own distribution: that of the curriculum's last stage (0
-    without a curriculum). The timed batches come from there on, not from an easier stage."""
-    return trainer.stages[-1][0]
-
-
 def fits(batch_size: int, seeds: int, devices: int) -> bool:
     """Whether a run of ``seeds`` seeds at ``batch_size`` can use ``devices`` devices: each seed's batch
     is split over the mesh's data axis (``train.mesh_shape``)."""
@@ -141,7 +135,7 @@ def run(
     for r in range(rounds):
         for key in keys:
             case = cases[key]
-            full = task_from(case.trainer)
+            full = case.trainer.task_from  # not an easier curriculum stage
             case.times.append(_time_steps(case, full + 10_000 + r * steps, steps))
             if per_bucket and case.trainer.buckets is not None and len(case.trainer.buckets.edges) > 1:
                 for i, edge in enumerate(case.trainer.buckets.edges):

@@ -342,6 +342,12 @@ class Trainer:
         _, task, buckets = self.stages[int(np.searchsorted(starts, step, side="right")) - 1]
         return task, buckets
 
+    @property
+    def task_from(self) -> int:
+        """The first update drawn from the task's own distribution: that of the curriculum's last stage (0
+        without a curriculum)."""
+        return self.stages[-1][0]
+
     def abstract_state(self) -> TrainState:
         """The training state's shapes and dtypes (nothing computed)."""
         return jax.eval_shape(self._init_host_state)

@@ -610,16 +610,14 @@ def test_throughput_fits_the_cost_of_an_update_and_of_a_time_step():
     np.testing.assert_allclose([fixed, per_step], [1e-3, 1e-5], rtol=1e-9)
 
 
-def test_throughput_times_the_task_after_its_curriculum():
-    from experiments import throughput
-
+def test_the_task_itself_is_drawn_from_the_curriculums_last_stage():
     config = dataclasses.replace(config_lib.task_config("repeat_copy"), batch_size=2, seeds=1)
     trainer = train.Trainer(config)
-    first = throughput.task_from(trainer)
+    first = trainer.task_from  # where experiments.throughput and hoisting_ab time the step
     assert first == 24_000 // 2  # the last stage, at batch 2
     assert trainer.stage(first)[0].config.max_repeats == 10
     assert trainer.stage(first - 1)[0].config.max_repeats == 7
-    assert throughput.task_from(train.Trainer(config_lib.task_config("copy"))) == 0  # no curriculum
+    assert train.Trainer(config_lib.task_config("copy")).task_from == 0  # no curriculum
 
 
 def test_throughput_runs_only_the_device_counts_a_run_can_use(capsys):
