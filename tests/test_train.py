@@ -713,3 +713,29 @@ def test_every_spec_option_is_one_training_flag_with_the_same_default(spec_type,
     config = dataclasses.replace(config_lib.task_config("copy", smoke=True), memory_init_value=0.25)
     model = train.build_model(config, tasks.get("copy", **config.task_options))
     assert model.cell.memory_init_value == 0.25 and model.cell.memory_size == config.memory_size
+
+
+def test_profile_step_names_every_kernel_of_the_step(tmp_path, capsys):
+    from experiments import benchmark, profile_step
+
+    case = benchmark.Case(batch_size=2, max_length=2)  # copy lengths 1-2: 5 time steps
+    result = profile_step.profile(case, steps=2)
+    rows = result["rows"]
+    assert rows and all(r["us_per_step"] >= 0 for r in rows)
+    assert sum(r["share"] for r in rows) == pytest.approx(1.0)
+    assert [r["us_per_step"] for r in rows] == sorted((r["us_per_step"] for r in rows), reverse=True)
+    # The forward and backward time loops: their kernels run once per time step, the rest once per step.
+    assert {r["where"] for r in rows} >= {"loop 0", "loop 1", "outside"}
+    steps = 2 * case.max_length + 1
+    assert all(r["calls_per_step"] == steps for r in rows if r["where"] != "outside")
+    assert all(r["calls_per_step"] == 1 for r in rows if r["where"] == "outside")
+    assert not any(" while(" in r["hlo"] for r in rows)  # a loop's own event would count its body twice
+    assert result["kernels_per_step"] == sum(r["calls_per_step"] for r in rows)
+    out = tmp_path / "p.json"
+    argv = ["--batch-size", "2", "--max-length", "2", "--steps", "1", "--top", "3", "--out", str(out)]
+    assert profile_step.main(argv) == 0
+    assert len(json.loads(out.read_text())["results"]) == 1
+    printed = capsys.readouterr().out
+    assert "batch 2, NTM, memory backward custom" in printed and "loop 1" in printed
+    assert profile_step.main(["--batch-size", "0"]) == 2
+    assert "--batch-size 0" in capsys.readouterr().err
