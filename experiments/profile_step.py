@@ -4,17 +4,18 @@
     python -m experiments.profile_step --batch-size 1 32 --plain-jit    # without ntm.compiler_options()
     python -m experiments.profile_step --batch-size 32 --controller-only --top 20 --out profile.json
 
-The step is ``experiments.benchmark``'s (forward, backward and Adam on a copy batch of lengths 1-20 padded to
-41 steps, the paper's copy model). It is compiled, run a few times, then run ``--steps`` times under
-``jax.profiler.trace``; every event the trace gives an HLO instruction of the compiled program is summed
-per instruction and divided by the steps. Each row is one instruction (a fusion is one kernel): its time per
-training step, its calls per step (41 inside the time loop), its share of all the instructions' time, the
-computation it belongs to (``loop N``: the body of the program's N-th while loop, in the order the program
-text gives them; ``outside``: everything else) and its HLO text, shortened. The instructions' times can sum to
-more than the step's wall time, which is also given (median over the profiled steps): XLA's CPU runtime runs
-independent kernels side by side on its threads, and the trace costs each kernel about a microsecond,
-which at batch 1 (about 11,000 kernels a step) is most of the step: profile batch 8 and up, and read batch
-1's rows for their calls. Per-kernel times need a quiet machine as much as any timing.
+The step is ``experiments.benchmark``'s (forward, backward and Adam on a copy batch of lengths 1-L padded
+to 2L + 1 steps, L = 20 unless ``--max-length`` says otherwise, the paper's copy model). It is compiled,
+run a few times, then run ``--steps`` times under ``jax.profiler.trace``; every event the trace gives an
+HLO instruction of the compiled program is summed per instruction and divided by the steps. Each row is
+one instruction (a fusion is one kernel): its time per training step, its calls per step (2L + 1 inside a
+time loop), its share of all the instructions' time, the computation it belongs to (``loop N``: the body
+of the program's N-th while loop, in the order the program text gives them; ``outside``: everything else)
+and its HLO text, shortened. The instructions' times can sum to more than the step's wall time, which is
+also given (median over the profiled steps): XLA's CPU runtime runs independent kernels side by side on
+its threads. The trace costs each kernel about a microsecond (at batch 1, about 11,000 kernels a step,
+the step took 16.5 ms traced and about 2 untraced): profile batch 8 and up, and read batch 1's rows for
+their calls. Per-kernel times need a quiet machine as much as any timing.
 """
 
 from __future__ import annotations
