@@ -47,10 +47,11 @@ EXPERIMENTS: dict[str, list[str]] = {
     # curriculum (40,000 sequences, 2026-12-04) it converged 4/5 at 5,000-23,000; with it, in the recipe
     # search, 4/5 at 8,000-36,000 by 40,000 (b1-rmsprop-1e-4-tanh-feedforward-h4-256-items18k-40k-5seeds),
     # seed 3 held at ~3.2 bit errors in both, and alone with 100,000 sequences it left that plateau at
-    # about 56,000 and converged by 66,000: hence the budget. The one-head, 100-unit model's best recipe
-    # (batch 32, Adam 1e-3, b32-adam-1e-3-tanh-feedforward-100k-5seeds) converged 3/5 at 28,768-34,720,
-    # and the paper's size with it 2/5 by 60,000 (results/associative_recall_feedforward_paper_size); the
-    # paper's size at RMSProp 3e-4 halving every 10,000 sequences left three seeds at chance by 19,000.
+    # about 56,000 and was under 0.1 bit errors by 66,000: hence the budget. The one-head, 100-unit
+    # model's best recipe (batch 32, Adam 1e-3, b32-adam-1e-3-tanh-feedforward-100k-5seeds) converged 3/5
+    # at 28,768-34,720, and the paper's size with it 2/5 by 60,000
+    # (results/associative_recall_feedforward_paper_size); the paper's size at RMSProp 3e-4 halving every
+    # 10,000 sequences left three seeds at chance by 19,000.
     "associative_recall_feedforward": [
         *("--task", "associative_recall", "--seeds", "5", "--controller", "feedforward"),
         *("--controller-size", "256", "--num-read-heads", "4", "--num-write-heads", "4"),
