@@ -223,11 +223,7 @@ def main(argv=None) -> int:
         )
         return 2
     wanted = max(args.num_devices)
-    if wanted > 1 and jax.config.jax_num_cpu_devices < wanted:
-        try:  # host devices for the CPU backend; only possible before JAX has started it
-            jax.config.update("jax_num_cpu_devices", wanted)
-        except RuntimeError:
-            pass  # already started: the count below says so
+    train.make_host_devices(wanted)
     if jax.device_count() < wanted:
         print(
             f"error: --num-devices {wanted}, but {jax.device_count()} device(s) are visible", file=sys.stderr

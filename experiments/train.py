@@ -169,6 +169,21 @@ def make_mesh(num_devices: int, seeds: int = 1) -> Mesh:
     return Mesh(np.array(devices).reshape(mesh_shape(len(devices), seeds)), ("seed", "data"))
 
 
+def make_host_devices(wanted: int) -> None:
+    """Ask JAX's CPU backend for ``wanted`` devices (as ``JAX_NUM_CPU_DEVICES`` would) where it would make
+    fewer, so that ``--num-devices 2`` alone spreads a run over a 2-core CPU's cores.
+
+    Only possible before JAX starts its backends (a program's first computation); after that the count
+    stays as it is, and :func:`make_mesh` names it if it is too small. Other platforms' devices are not
+    touched.
+    """
+    if wanted > 1 and jax.config.jax_num_cpu_devices < wanted:
+        try:
+            jax.config.update("jax_num_cpu_devices", wanted)
+        except RuntimeError:  # the backend has started: make_mesh's check says how many there are
+            pass
+
+
 def mesh_shape(devices: int, seeds: int) -> tuple[int, int]:
     """``(seed devices, data devices)`` of :func:`make_mesh`'s mesh over ``devices`` devices: the largest
     number that divides both ``devices`` and ``seeds`` on the seed axis, the rest on the data axis."""
@@ -553,6 +568,8 @@ def main(argv=None) -> int:
         "--distributed", action="store_true", help="join the processes from a cluster launcher's environment"
     )
     args = parser.parse_args(argv)
+    if args.coordinator is None and not args.distributed:  # several processes: every device of each
+        make_host_devices(args.num_devices or 0)
     try:
         distributed.initialize(args.coordinator, args.num_processes, args.process_id, args.distributed)
         config = config_lib.resolve(args, smoke=args.smoke)
