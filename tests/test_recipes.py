@@ -1,5 +1,6 @@
 """The recipe search's cells: names, overrides and budgets (no training)."""
 
+from experiments import config as config_lib
 from experiments import recipes
 
 
@@ -23,6 +24,24 @@ def test_a_cell_budget_replaces_the_tasks():
     plain = recipes.cell_config("associative_recall", recipes._cell(8, "adam", 1e-3)[1])
     assert (plain.seeds, plain.steps, plain.max_minutes) == (3, 5_000, 10.0)
     assert "budget" in overrides  # the cell's own dict is left as it was
+
+
+def test_recall_cells_keep_the_model_they_were_searched_with():
+    # The config moved to four heads of each kind and 256 units; a cell that names neither is still the
+    # paper's one-head, 100-unit model with the hard bound, and the round-14 cell is the config's model.
+    plain = recipes.cell_config("associative_recall", recipes._cell(8, "adam", 1e-3)[1])
+    assert (plain.num_read_heads, plain.num_write_heads, plain.controller_size, plain.clip_mode) == (
+        1,
+        1,
+        100,
+        "hard",
+    )
+    grid = recipes.grid("associative_recall")
+    kept = recipes.cell_config("associative_recall", grid["b8-adam-1e-3-tanh-h4-256-items18k-60k-5seeds"])
+    config = config_lib.task_config("associative_recall")
+    fields = ("num_read_heads", "num_write_heads", "controller_size", "clip_mode", "curriculum", "batch_size")
+    assert [getattr(kept, f) for f in fields] == [getattr(config, f) for f in fields]
+    assert (kept.optimizer, kept.learning_rate) == (config.optimizer, config.learning_rate)
 
 
 def test_wall_time_is_incomplete_only_when_a_session_wrote_no_summary():
