@@ -55,8 +55,12 @@ def test_wall_time_is_incomplete_only_when_a_session_wrote_no_summary():
 
 
 def test_every_cell_of_every_grid_makes_a_valid_config():
-    # A task config's own schedule (the n-gram config's lr_drops) must not clash with a cell's.
+    # A task config's own schedule (the n-gram config's lr_drops) must not clash with a cell's: a cell has
+    # the schedule it names, or none.
     for task in recipes.BUDGETS:
         for name, overrides in recipes.grid(task).items():
             config = recipes.cell_config(task, overrides)
-            assert config.lr_drops == "" and config.batch_size == overrides["batch_size"], (task, name)
+            assert config.lr_drops == overrides.get("lr_drops", ""), (task, name)
+            assert config.batch_size == overrides["batch_size"], (task, name)
+    name, _ = recipes._cell(8, "adam", 1e-3, lr_drops="91287:3e-4,171940:1e-4")
+    assert name == "b8-adam-1e-3-drops3e-4-1e-4"
