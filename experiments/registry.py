@@ -28,8 +28,9 @@ QUICK = ("copy", "repeat_copy")
 # name -> command-line flags of experiments.train; each task's recipe is in its config
 # (experiments/configs/<task>.py). Runs that converge stop once every seed has stayed converged; the others
 # stop at a budget of steps or minutes, whichever comes first. Each LSTM baseline's step budget is the
-# number of sequences its NTM saw when the baseline was launched (copy 12,000; n-grams 75,000, before the
-# NTM's run was resumed to 91,287; priority sort 55,478), capped by minutes.
+# number of sequences its NTM saw when the baseline was launched (copy 12,000; repeat copy 42,000;
+# associative recall 29,000, 3,625 updates at batch 8; n-grams 75,000, before the NTM's run was resumed to
+# 91,287; priority sort 55,478), capped by minutes.
 EXPERIMENTS: dict[str, list[str]] = {
     "copy": ["--task", "copy", "--seeds", "5"],
     "copy_feedforward": ["--task", "copy", "--seeds", "5", "--controller", "feedforward"],
@@ -114,6 +115,9 @@ EXPERIMENTS: dict[str, list[str]] = {
     ],
     "associative_recall_dnc": [
         *("--task", "associative_recall", "--model", "dnc", "--seeds", "3", "--max-minutes", "20"),
+        # the model its results were made with, the associative-recall config's before 2026-12-06
+        *("--num-read-heads", "1", "--num-write-heads", "1"),
+        *("--controller-size", "100", "--clip-mode", "hard"),
         *(
             "--batch-size",
             "32",
