@@ -29,8 +29,8 @@ QUICK = ("copy", "repeat_copy")
 # (experiments/configs/<task>.py). Runs that converge stop once every seed has stayed converged; the others
 # stop at a budget of steps or minutes, whichever comes first. Each LSTM baseline's step budget is the
 # number of sequences its NTM saw when the baseline was launched (copy 12,000; repeat copy 42,000;
-# associative recall 29,000, 3,625 updates at batch 8; n-grams 75,000, before the NTM's run was resumed to
-# 91,287; priority sort 55,478), capped by minutes.
+# associative recall 29,000, 3,625 updates at batch 8; priority sort 55,478), capped by minutes; the n-gram
+# baseline takes its config's 226,992 sequences, the NTM's.
 EXPERIMENTS: dict[str, list[str]] = {
     "copy": ["--task", "copy", "--seeds", "5"],
     "copy_feedforward": ["--task", "copy", "--seeds", "5", "--controller", "feedforward"],
@@ -75,19 +75,16 @@ EXPERIMENTS: dict[str, list[str]] = {
         *("--clip-elementwise", "10", "--clip-global-norm", "0", "--clip-mode", "tanh"),
         *("--steps", "100000", "--eval-every", "1000", "--log-every", "500", "--max-minutes", "60"),
     ],
-    # The committed n-gram run trained 45 minutes, then 25 more with --resume (the same budget in two),
-    # then 30 and 60 more at a learning rate of 3e-5 (reproduce --only ngrams --resume --minutes 30 --
-    # --learning-rate 3e-5), then 24 more at 1e-5 (to 200,000 steps) and 28 more at 1e-5 (-- --learning-rate
-    # 1e-5 --steps 300000, stopped by hand at 226,985): the updates of the config's lr_drops, which now
-    # holds that schedule (reproduce --only ngrams --resume --minutes M continues a fresh run through it).
-    # Its baseline was trained with the config's schedule to the NTM's 226,985 sequences in one sitting on
-    # 2026-12-04 (reproduce --only ngrams_lstm --minutes 140, then --resume --minutes 12 for the last 5,578
-    # sequences: 144 minutes at 27-30 sequences per second).
-    "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "70"],
-    "ngrams_lstm": [
-        *("--task", "ngrams", "--model", "lstm", "--seeds", "1", "--steps", "226985"),
-        *("--max-minutes", "150"),
-    ],
+    # The config's recipe since 2026-12-06 (recipe rounds 2 and 3): batch 8, RMSProp 3e-4, then 1e-4 from
+    # 91,287 sequences and 3e-5 from 171,940, to 226,992 sequences; its baseline has the same recipe and
+    # sequences. The batch-1 run before it (RMSProp 1e-4, then 3e-5 and 1e-5 at the same counts, 226,985
+    # sequences, 212 minutes over six sessions, the rate lowered by hand at two of its resumes) is
+    # results/ngrams_batch1, made by these flags with --batch-size 1 --learning-rate 1e-4 --lr-drops
+    # 91287:3e-5,171940:1e-5 --steps 226985 --eval-every 2000 --log-every 200 --checkpoint-every 5000; its
+    # baseline, results/ngrams_lstm_batch1, by ngrams_lstm's with the same flags (144 minutes: 140 in one run,
+    # 4 in a --resume --minutes 12).
+    "ngrams": ["--task", "ngrams", "--seeds", "3", "--max-minutes", "100"],
+    "ngrams_lstm": ["--task", "ngrams", "--model", "lstm", "--seeds", "1", "--max-minutes", "110"],
     # The committed priority-sort run trained 45 minutes, then 100 more and 100 more with --resume. Its
     # baseline trained these 20 minutes, then 106, 24 and 11 more to the NTM's 357,240 sequences
     # (reproduce --only priority_sort_lstm --resume --minutes M -- --steps 357240).

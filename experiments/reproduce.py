@@ -5,7 +5,7 @@
     python -m experiments.reproduce --quick                # copy and repeat copy, one seed each
     python -m experiments.reproduce --smoke --results /tmp/r   # a minute: the pipeline, not the results
     python -m experiments.reproduce --only ngrams --resume --minutes 40  # 40 more minutes of a run
-    python -m experiments.reproduce --only ngrams --resume --minutes 30 -- --learning-rate 3e-5
+    python -m experiments.reproduce --only priority_sort --resume --minutes 30 -- --steps 400000
 
 Each experiment trains with ``experiments.train`` (several seeds in one program), evaluates with
 ``experiments.evaluate``, copies the small result files and figures to ``RESULTS/<name>/`` (never the

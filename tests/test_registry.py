@@ -37,10 +37,6 @@ FIELDS = (
     "seeds",
     "task_options",
 )
-# The committed n-gram run changed its learning rate by hand at each --resume, before lr_drops existed;
-# the config's lr_drops now holds that schedule (the registry's comment), so its config.json records the
-# last rate and no schedule.
-EXEMPT = {"ngrams": {"learning_rate", "lr_drops"}}
 
 
 def flags_config(flags: list[str]) -> dict:
@@ -59,6 +55,6 @@ def test_the_registry_flags_give_the_committed_config(name):
     differ = {
         field: (built[field], committed.get(field, defaults[field]))
         for field in FIELDS
-        if field not in EXEMPT.get(name, ()) and built[field] != committed.get(field, defaults[field])
+        if built[field] != committed.get(field, defaults[field])
     }
     assert not differ, f"{name}: (registry flags, committed config.json) differ in {differ}"

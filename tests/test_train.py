@@ -214,8 +214,8 @@ def test_learning_rate_drops_at_the_given_sequences():
 
 
 def test_an_optimiser_with_drops_makes_the_updates_of_a_run_resumed_at_each_rate():
-    # The n-gram config's schedule stands for a run whose rate was lowered by hand with --resume
-    # --learning-rate: the same optimiser updates, given the same gradients.
+    # A schedule of drops stands for a run whose rate was lowered by hand with --resume --learning-rate
+    # (the batch-1 n-gram run's): the same optimiser updates, given the same gradients.
     base = dataclasses.replace(config_lib.task_config("copy", smoke=True), batch_size=1, lr_half_life=0)
     grads = [{"w": jnp.asarray([0.5 * (-1) ** k, 1.0 + k])} for k in range(6)]
     scheduled = train.build_optimizer(dataclasses.replace(base, learning_rate=1e-2, lr_drops="3:1e-3"))
