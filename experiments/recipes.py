@@ -335,9 +335,8 @@ def grid(task: str) -> dict[str, dict]:
                 # median over seeds of every evaluation (320 sequences, optimum 136.95 bits). Above the
                 # optimum, RMSProp 3e-4: 2.03 at 51,000 sequences (seeds 1.25, 2.03, 19.83), 1.63 at
                 # 91,000, 0.98 at 100,000 after the drop to 1e-4; Adam 1e-3: 4.69 (1.92, 4.69, 26.95),
-                # 2.85, 2.37. The batch-1 run then committed (now results/ngrams_batch1): 3.50 at
-                # 50,000, 1.75 at 100,000. RMSProp
-                # at batch 8 became the config; its full run is experiments/results/ngrams.
+                # 2.85, 2.37. The batch-1 run then committed (now results/ngrams_batch1): 3.50 at 50,000,
+                # 1.75 at 100,000. RMSProp at batch 8 became the config; its full run is results/ngrams.
                 # Round 3: batch 16, RMSProp 3e-4 and round 2's drops, to see whether the gain from batch 1
                 # to batch 8 goes on (3 seeds, 226,985 sequences or 90 minutes). It does not: every seed left
                 # the plateau (4.2-5.9 above the optimum at 60,000 sequences, where batch 8's committed run
