@@ -100,6 +100,7 @@ class NTMSpec:
         ``"custom"``: the hand-written backward pass of :mod:`ntm.memory_step`, which keeps the step's
         inputs and recomputes each forward value once (the fastest, under a plain ``jax.jit`` and with
         :func:`ntm.compiler_options` alike; no forward-mode ``jax.jvp``); :func:`unroll` then also
+        carries the memory through its scan in that module's column layout ``[..., M, N]``, and
         computes the gradients of the first controller layer's and the head layer's weights once per
         sequence, after the backward loop, instead of adding them up step by step in it
         (``_scan_hoisted``; not with ``remat`` or ``return_trace``, which keep the plain scan).
@@ -302,7 +303,7 @@ def project_inputs(params: dict, spec: NTMSpec, inputs: jax.Array) -> jax.Array:
     return inputs.astype(spec.dtype) @ kernel.astype(spec.dtype)
 
 
-def step_projected(params: dict, spec: NTMSpec, state, projected: jax.Array):
+def step_projected(params: dict, spec: NTMSpec, state, projected: jax.Array, **access_options):
     """One time step, given the projected external input.
 
     The controller reads the projected input and the previous read vectors; its output becomes the
@@ -313,6 +314,7 @@ def step_projected(params: dict, spec: NTMSpec, state, projected: jax.Array):
       spec: the configuration.
       state: the state after the previous step (``NTMState``, ``DNCState``), batch dimensions ``...``.
       projected: ``[..., G]`` from :func:`project_inputs`.
+      access_options: passed on to ``spec.access.step`` (the NTM's ``memory_columns``).
 
     Returns:
       ``(state, features [..., H + R*M], trace)``; the features feed :func:`readout`.
@@ -325,7 +327,7 @@ def step_projected(params: dict, spec: NTMSpec, state, projected: jax.Array):
     head_params = _cast(params["heads"], spec.dtype)
     raw = h @ head_params["kernel"] + head_params["bias"]
     interface = bound(raw, spec.clip_value, spec.clip_mode)
-    new_state, trace = spec.access.step(spec, state, interface)
+    new_state, trace = spec.access.step(spec, state, interface, **access_options)
     new_state = new_state._replace(controller=ctrl_state)
     read_vectors = new_state.read_vectors.reshape(*batch, spec.read_size).astype(spec.dtype)
     features = jnp.concatenate([h, read_vectors], axis=-1)
@@ -480,10 +482,19 @@ def _scan_hoisted(spec, params: dict, state, projected: jax.Array):
     """
 
     def body(carry, proj):
-        carry, features, _ = step_projected(params, spec, carry, proj)
+        carry, features, _ = step_projected(params, spec, carry, proj, memory_columns=True)
         return carry, features
 
-    return jax.lax.scan(body, state, projected)
+    return _in_columns(lambda state: jax.lax.scan(body, state, projected), state)
+
+
+def _in_columns(scan, state):
+    """``scan(state) -> (final state, ys)`` run on the state's memory in the column layout of
+    :mod:`ntm.memory_step` (``[..., M, N]``), the final state's memory given back in rows: one transpose
+    each way per sequence, where the step on rows transposes in and out at every step."""
+    columns = state._replace(memory=jnp.swapaxes(state.memory, -1, -2))
+    final, ys = scan(columns)
+    return final._replace(memory=jnp.swapaxes(final.memory, -1, -2)), ys
 
 
 def _scan_hoisted_fwd(spec, params, state, projected):
@@ -504,11 +515,13 @@ def _scan_hoisted_fwd(spec, params, state, projected):
             heads_t = {"kernel": head_layer["kernel"], "bias": head_layer["bias"] + offset}
             h_prev = carry.controller[0].hidden if multi_layer_lstm else None
             carry, features, _ = step_projected(
-                {"controller": controller, "heads": heads_t}, spec, carry, proj
+                {"controller": controller, "heads": heads_t}, spec, carry, proj, memory_columns=True
             )
             return carry, (features, h_prev)
 
-        final, (features, h_prev) = jax.lax.scan(body, state, (projected, head_offsets))
+        final, (features, h_prev) = _in_columns(
+            lambda state: jax.lax.scan(body, state, (projected, head_offsets)), state
+        )
         return (final, features), h_prev
 
     head_offsets = jnp.zeros(projected.shape[:-1] + head_layer["bias"].shape, head_layer["bias"].dtype)

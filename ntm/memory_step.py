@@ -1,26 +1,40 @@
 """The memory side of one time step with a hand-written backward pass (``jax.custom_vjp``).
 
 :func:`memory_step` has the signature and the outputs of :func:`ntm.heads.memory_step`: the write heads
-address and write memory, then the read heads address and read the written memory. Called plainly it
-is that function; under differentiation its forward computes the same values (to float rounding) with
-this module's equations, and only the backward is its own. Under ``jax.grad`` the forward keeps the
-step's inputs (the memory before the write, the previous weightings and the head parameters), as
-``jax.checkpoint`` would, and each kind of heads' cosine similarities and memory row norms (``[..., K,
-N]`` and ``[..., N]``): recomputing them was four memory-sized passes (two dot products, two sums of
-squares over the word, ~10-25 us each at batch 32). Keeping them and grouping the sums of
-:func:`address_vjp` made the copy model's training step 0.82-0.83x the time at batch 32 and 0.90-0.91x at
-batch 1 under a plain ``jax.jit`` (0.96x and 0.85x with ``ntm.compiler_options()``; interleaved A/B
-against this module at commit ce817c4, which kept only the inputs and summed each field on its own,
-nothing else running). The backward recomputes the rest of the addressing and the written memory, and
-goes back through the equations in reverse order: read, read-head addressing (sharpening, shift,
-interpolation, content), write, write-head addressing. Unlike autodiff of the rematerialised step it
-computes each forward value once in the backward, and needs none of autodiff's memory-sized
-intermediates.
+address and write memory, then the read heads address and read the written memory. It computes the same
+values (to float rounding) with this module's equations; only its backward pass is its own.
+:func:`memory_step_from_interface` is the same step from the raw head parameters, the activations
+included: the step of ``NTMSpec(memory_backward="custom")``.
+
+Under ``jax.grad`` the forward keeps the step's inputs (the memory before the write, the previous
+weightings and the head parameters, or the raw vector they come from), as ``jax.checkpoint`` would,
+and each kind of heads' cosine similarities and memory row norms (``[..., K, N]`` and ``[..., N]``):
+recomputing them was four memory-sized passes (two dot products, two sums of squares over the word,
+~10-25 us each at batch 32). Keeping them and grouping the sums of :func:`address_vjp` made the copy
+model's training step 0.82-0.83x the time at batch 32 and 0.90-0.91x at batch 1 under a plain
+``jax.jit`` (0.96x and 0.85x with ``ntm.compiler_options()``; interleaved A/B against this module at
+commit ce817c4, which kept only the inputs and summed each field on its own, nothing else running).
+The backward recomputes the rest of the addressing and the written memory, and goes back through the
+equations in reverse order: read, read-head addressing (sharpening, shift, interpolation, content),
+write, write-head addressing. Unlike autodiff of the rematerialised step it computes each forward value
+once in the backward, and needs none of autodiff's memory-sized intermediates.
+
+The column layout: inside this module the memory is ``[..., M, N]``, the transpose of
+:class:`ntm.NTMState`'s ``[..., N, M]``, so that the N rows are the contiguous axis (128 floats for the
+paper's memory, where a row of the word has 20). Every elementwise pass over the memory then runs along
+vectors of N, and the sums over the word (the row norms) add whole vectors of N. With the memory in
+columns, the copy model's training step took 0.78x the time at batch 1 and 8 and 0.80x at batch 32
+under a plain ``jax.jit`` (interleaved A/B in one process, 2026-12-06). :func:`memory_step` and
+:func:`memory_step_from_interface` transpose the memory in and out (one copy each way, and their
+transposes in the backward); :func:`ntm.core.unroll` carries the memory in columns through its scan
+(``columns=True``) and transposes once per sequence.
 
 Keeping all of the addressing's intermediates (about ten ``[..., K, N]`` arrays) made the copy model's
 batch-32 training step 1.3-1.4x slower: inside ``lax.scan`` every kept value becomes a stack over the
-time steps, written and read back by kernels of its own. The four kept here (the similarities and the row
-norms of each kind of heads) each replace a memory-sized pass.
+time steps, written and read back by kernels of its own. (Keeping three more per kind of heads, the
+content weights and the shifted and sharpened weightings, so that the backward need not recompute the
+addressing: 0.90x at batch 1 but 1.36-1.38x at batch 32, 2026-12-06.) The four kept here (the
+similarities and the row norms of each kind of heads) each replace a memory-sized pass.
 
 Each equation's vector-Jacobian product is a function of its own, named after the forward function of
 :mod:`ntm.addressing` or :mod:`ntm.memory` it differentiates: given the forward's inputs (and values of the
@@ -28,13 +42,15 @@ forward, recomputed), and the cotangent ``d_out`` of its output, it returns the 
 or, for a parameter that is a sum over the memory rows, the terms of that sum, so that
 :func:`address_vjp` can take several sums in one reduction.
 
-Shapes: ``...`` any leading batch dimensions, N memory rows, M the word size, K the heads of one kind (R
-read or W write heads), S the shift range. Forward-mode differentiation (``jax.jvp``) is not defined for
-a ``custom_vjp`` function: use ``NTMSpec(memory_backward="remat")`` or ``"autodiff"`` for that.
+Shapes: ``...`` any leading batch dimensions, N memory rows, M the word size (the memory ``[..., M, N]``
+in the functions below, unless said otherwise), K the heads of one kind (R read or W write heads), S the
+shift range. Forward-mode differentiation (``jax.jvp``) is not defined for a ``custom_vjp`` function:
+use ``NTMSpec(memory_backward="remat")`` or ``"autodiff"`` for that.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -77,7 +93,7 @@ def content_weights(
     The similarity is one dot product over the memory and a sum of squares per row and per key.
 
     Args:
-      memory: ``[..., N, M]``, shared by the K heads (no head axis).
+      memory: ``[..., M, N]`` (the column layout: see the module docstring), shared by the K heads.
       key: ``[..., K, M]``.
       strength: ``[..., K]``.
       kept: ``(similarity [..., K, N], memory_norm [..., N])`` of these arguments, if the forward kept
@@ -88,8 +104,8 @@ def content_weights(
     """
     key_norm = jnp.sqrt(jnp.sum(key * key, axis=-1) + NORM_EPSILON)
     if kept is None:
-        dot = jnp.einsum("...nm,...km->...kn", memory, key)
-        memory_norm = jnp.sqrt(jnp.sum(memory * memory, axis=-1) + NORM_EPSILON)
+        dot = jnp.einsum("...mn,...km->...kn", memory, key)
+        memory_norm = jnp.sqrt(jnp.sum(memory * memory, axis=-2) + NORM_EPSILON)
         similarity = dot / (memory_norm[..., None, :] * key_norm[..., None])
     else:
         similarity, memory_norm = kept
@@ -103,36 +119,39 @@ def content_weights_vjp(
     strength: jax.Array,
     content: Content,
     d_out: jax.Array,
-    weighted_sum: jax.Array,
+    sums: jax.Array,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """VJP of :func:`content_weights`.
 
-    With ``z = beta K``, ``K = dot / (|M| |k|)``: ``d_beta = sum_i d_z K``, ``d_K = beta d_z``,
+    With ``z = beta K``, ``K = dot / (|M| |k|)``: ``d_z = w^c (d_out - sum_i w^c d_out)`` (the softmax
+    VJP), ``d_beta = sum_i d_z K = sum_i w^c d_out K - (sum_i w^c d_out) (sum_i w^c K)``, ``d_K = beta d_z``,
     ``d_dot = d_K / (|M| |k|)``, ``d|M|(i) = -sum_h d_K K / |M|(i)``, ``d|k| = -sum_i d_K K / |k| =
     -beta d_beta / |k|``, and the norms pass back ``d|x| x / |x|``.
 
     Args:
-      memory: ``[..., N, M]``.
+      memory: ``[..., M, N]``.
       key: ``[..., K, M]``.
       strength: ``[..., K]``.
       content: what the forward kept.
       d_out: ``[..., K, N]``, the cotangent of the content weights.
-      weighted_sum: ``[..., K]``, ``sum_i w^c(i) d_out(i)``, the softmax VJP's sum (:func:`address_vjp`
-        takes it in one reduction with the other fields' sums).
+      sums: ``[..., K, 3]``, the sums over the rows of ``w^c d_out``, ``w^c d_out K`` and ``w^c K``,
+        which need no cotangent but ``d_out`` (:func:`address_vjp` takes them in one reduction with
+        the other fields' sums): with them, ``d_beta`` needs no sum over the rows of its own.
 
     Returns:
-      ``(d_memory [..., N, M] (summed over the heads), d_key [..., K, M], d_strength [..., K])``.
+      ``(d_memory [..., M, N] (summed over the heads), d_key [..., K, M], d_strength [..., K])``.
     """
+    weighted_sum, weighted_similarity, mean_similarity = sums[..., 0], sums[..., 1], sums[..., 2]
     d_logits = content.weights * (d_out - weighted_sum[..., None])
-    d_strength = jnp.sum(d_logits * content.similarity, axis=-1)
+    d_strength = weighted_similarity - weighted_sum * mean_similarity
     d_similarity = strength[..., None] * d_logits
     d_dot = d_similarity / (content.memory_norm[..., None, :] * content.key_norm[..., None])
     memory_scale = -jnp.sum(d_similarity * content.similarity, axis=-2) / (
         content.memory_norm * content.memory_norm
     )  # [..., N]
     key_scale = -strength * d_strength / (content.key_norm * content.key_norm)  # [..., K]
-    d_memory = jnp.einsum("...kn,...km->...nm", d_dot, key) + memory_scale[..., None] * memory
-    d_key = jnp.einsum("...kn,...nm->...km", d_dot, memory) + key_scale[..., None] * key
+    d_memory = jnp.einsum("...kn,...km->...mn", d_dot, key) + memory_scale[..., None, :] * memory
+    d_key = jnp.einsum("...kn,...mn->...km", d_dot, memory) + key_scale[..., None] * key
     return d_memory, d_key, d_strength
 
 
@@ -154,6 +173,25 @@ def interpolate_vjp(
     return g * d_out, (1.0 - g) * d_out, d_out * (content - previous)
 
 
+def rolls(x: jax.Array, s: int) -> list[jax.Array]:
+    """``[jnp.roll(x, r, axis=-1) for r in -s..s]``, each a slice of one wrap-padded copy of ``x``.
+
+    Each ``jnp.roll`` is a concatenation of two slices; XLA CPU left each as kernels of their own
+    (three per roll) in front of the fusion that used them. In :func:`shift` these slices made the
+    copy model's training step 0.92-0.96x the time at batch 1 and 1.00x at batch 32 (plain
+    ``jax.jit``, interleaved A/B, 2026-12-06).
+
+    Args:
+      x: ``[..., N]``, with ``s <= N``.
+
+    Returns:
+      ``2s + 1`` arrays ``[..., N]``; entry ``s + r`` has ``x(i - r)`` at ``i`` (indices mod N).
+    """
+    n = x.shape[-1]
+    padded = jnp.concatenate([x[..., n - s :], x, x[..., :s]], axis=-1)  # padded(j) = x(j - s)
+    return [padded[..., s - r : s - r + n] for r in range(-s, s + 1)]
+
+
 def shift(weights: jax.Array, shift_weights: jax.Array) -> jax.Array:
     """Eq. (8), ``w~(i) = sum_k w(i - k + S) s(k)``, as :func:`ntm.addressing.shift`.
 
@@ -165,7 +203,7 @@ def shift(weights: jax.Array, shift_weights: jax.Array) -> jax.Array:
       ``[..., K, N]``.
     """
     s = shift_weights.shape[-1] // 2
-    return sum(jnp.roll(weights, k - s, axis=-1) * shift_weights[..., k, None] for k in range(2 * s + 1))
+    return sum(r * shift_weights[..., k, None] for k, r in enumerate(rolls(weights, s)))
 
 
 def shift_vjp(weights: jax.Array, shift_weights: jax.Array, d_out: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -183,6 +221,7 @@ def shift_vjp(weights: jax.Array, shift_weights: jax.Array, d_out: jax.Array) ->
     """
     s = shift_weights.shape[-1] // 2
     shifts = range(2 * s + 1)
+    # jnp.roll here, where :func:`rolls` made the copy model's step 1.11-1.17x slower at batch 32.
     d_weights = sum(jnp.roll(d_out, s - k, axis=-1) * shift_weights[..., k, None] for k in shifts)
     terms = jnp.stack([d_out * jnp.roll(weights, k - s, axis=-1) for k in shifts], axis=-2)
     return d_weights, terms
@@ -210,13 +249,13 @@ def sharpen_vjp(
 
 
 def erase_factors(weights: jax.Array, erase: jax.Array) -> list[jax.Array]:
-    """``1 - w_h(i) e_h`` for each of H heads (the factors of eq. (3)), a list of ``[..., N, M]``.
+    """``1 - w_h(i) e_h`` for each of H heads (the factors of eq. (3)), a list of ``[..., M, N]``.
 
     Args:
       weights: ``[..., H, N]``.
       erase: ``[..., H, M]``.
     """
-    return [1.0 - weights[..., h, :, None] * erase[..., h, None, :] for h in range(weights.shape[-2])]
+    return [1.0 - erase[..., h, :, None] * weights[..., h, None, :] for h in range(weights.shape[-2])]
 
 
 def _product(factors: list[jax.Array]) -> jax.Array:
@@ -242,34 +281,40 @@ def write_heads_vjp(
     products, not by dividing, so that a factor of exactly 0 (``w e = 1``) is no problem.
 
     Args:
-      memory: ``[..., N, M]``, before the write.
+      memory: ``[..., M, N]``, before the write.
       weights: ``[..., H, N]``.
       erase, add: ``[..., H, M]``.
       factors: :func:`erase_factors` of ``weights`` and ``erase``.
-      d_out: ``[..., N, M]``, the cotangent of the written memory.
+      d_out: ``[..., M, N]``, the cotangent of the written memory.
 
     Returns:
-      ``(d_memory [..., N, M], d_weights [..., H, N], d_erase [..., H, M], d_add [..., H, M])``.
+      ``(d_memory [..., M, N], d_weights [..., H, N], d_erase [..., H, M], d_add [..., H, M])``.
     """
     num_heads = len(factors)
     d_memory = d_out * _product(factors)
-    d_add = jnp.einsum("...hn,...nm->...hm", weights, d_out)
     d_factors = d_out * memory  # the cotangent of the whole erase factor
     if num_heads == 1:
-        d_each = d_factors[..., None, :, :]  # [..., 1, N, M]
-    else:
-        prefix = [None] * num_heads  # prefix[h] = prod_{h' < h}, suffix[h] = prod_{h' > h}
-        suffix = [None] * num_heads
-        for h in range(1, num_heads):
-            prefix[h] = factors[0] if h == 1 else prefix[h - 1] * factors[h - 1]
-        for h in range(num_heads - 2, -1, -1):
-            suffix[h] = factors[-1] if h == num_heads - 2 else suffix[h + 1] * factors[h + 1]
-        others = [_product([f for f in (prefix[h], suffix[h]) if f is not None]) for h in range(num_heads)]
-        d_each = jnp.stack([d_factors * other for other in others], axis=-3)  # [..., H, N, M]
-    # Two dots: one reduction over the word of both terms was 1.08x the copy step at batch 32 (0.97x at 1).
-    d_weights = jnp.einsum("...nm,...hm->...hn", d_out, add)
-    d_weights = d_weights - jnp.einsum("...hnm,...hm->...hn", d_each, erase)
-    d_erase = -jnp.einsum("...hnm,...hn->...hm", d_each, weights)
+        # [d_out, -d_factors] side by side: d_add and d_erase are one product with the weighting, d_weights
+        # one with [add, erase]; two products over a memory-sized array where there were four.
+        word = memory.shape[-2]
+        both = jnp.concatenate([d_out, -d_factors], axis=-2)  # [..., 2M, N]
+        sums = jnp.einsum("...hn,...xn->...hx", weights, both)
+        d_weights = jnp.einsum("...xn,...hx->...hn", both, jnp.concatenate([add, erase], axis=-1))
+        return d_memory, d_weights, sums[..., word:], sums[..., :word]
+    d_add = jnp.einsum("...hn,...mn->...hm", weights, d_out)
+    prefix = [None] * num_heads  # prefix[h] = prod_{h' < h}, suffix[h] = prod_{h' > h}
+    suffix = [None] * num_heads
+    for h in range(1, num_heads):
+        prefix[h] = factors[0] if h == 1 else prefix[h - 1] * factors[h - 1]
+    for h in range(num_heads - 2, -1, -1):
+        suffix[h] = factors[-1] if h == num_heads - 2 else suffix[h + 1] * factors[h + 1]
+    others = [_product([f for f in (prefix[h], suffix[h]) if f is not None]) for h in range(num_heads)]
+    d_each = jnp.stack([d_factors * other for other in others], axis=-3)  # [..., H, M, N]
+    # Two dots (for H heads: d_out is shared, d_each is not); one reduction (not a dot) over the word of
+    # both terms was 1.08x the copy step at batch 32 (0.97x at 1).
+    d_weights = jnp.einsum("...mn,...hm->...hn", d_out, add)
+    d_weights = d_weights - jnp.einsum("...hmn,...hm->...hn", d_each, erase)
+    d_erase = -jnp.einsum("...hmn,...hn->...hm", d_each, weights)
     return d_memory, d_weights, d_erase, d_add
 
 
@@ -277,15 +322,15 @@ def read_vjp(memory: jax.Array, weights: jax.Array, d_out: jax.Array) -> tuple[j
     """VJP of eq. (2) for R heads, ``r_h = sum_i w_h(i) M(i)`` (:func:`ntm.memory.read`).
 
     Args:
-      memory: ``[..., N, M]``.
+      memory: ``[..., M, N]``.
       weights: ``[..., R, N]``.
       d_out: ``[..., R, M]``.
 
     Returns:
-      ``(d_memory [..., N, M] (summed over the heads), d_weights [..., R, N])``.
+      ``(d_memory [..., M, N] (summed over the heads), d_weights [..., R, N])``.
     """
-    d_memory = jnp.einsum("...rn,...rm->...nm", weights, d_out)
-    d_weights = jnp.einsum("...rm,...nm->...rn", d_out, memory)
+    d_memory = jnp.einsum("...rn,...rm->...mn", weights, d_out)
+    d_weights = jnp.einsum("...rm,...mn->...rn", d_out, memory)
     return d_memory, d_weights
 
 
@@ -310,7 +355,7 @@ def address(
     :func:`ntm.heads.address_heads` computes them.
 
     Args:
-      memory: ``[..., N, M]``.
+      memory: ``[..., M, N]``.
       previous: ``[..., K, N]``, each head's previous weighting.
       params: head parameters with head axis K.
       kept: the content addressing's ``(similarity, memory_norm)``, if kept (:func:`content_weights`).
@@ -330,21 +375,24 @@ def address_vjp(memory: jax.Array, previous: jax.Array, params, kept: Addressing
 
     Each sum over the N rows is a kernel of its own (two on CPU, where XLA splits sums over more than
     32 entries), so the sums are taken together where they can be: once the sharpening's softmax VJP is
-    known, the cotangents of gamma, the shift weights and the gate and the content softmax VJP's sum
-    need only elementwise work, and are one reduction of a stacked ``[..., K, 2S + 4, N]`` array. Three
-    reductions over the rows in all, where one per sum made 2S + 7 (nine at S = 1). The copy model's
-    training step under a plain ``jax.jit``, timed interleaved against one sum per field: 0.87-0.90x at
-    batch 32, 0.96-0.98x at batch 1 (with ``ntm.compiler_options()``: 0.96-1.04x, within the noise).
+    known, the cotangents of gamma, the shift weights and the gate and the content VJP's sums (its
+    softmax VJP's and those that give the strength's cotangent) need only elementwise work, and are
+    one reduction of a stacked ``[..., K, 2S + 6, N]`` array. Two reductions over the rows in all,
+    where one per sum made 2S + 7 (nine at S = 1). The copy model's training step under a plain
+    ``jax.jit``, timed interleaved against one sum per field: 0.87-0.90x at batch 32, 0.96-0.98x at
+    batch 1 (with ``ntm.compiler_options()``: 0.96-1.04x, within the noise). The strength's two sums
+    in the stack as well, against a reduction of their own after the softmax VJP's: 0.90-0.92x at
+    batch 1, 0.97-0.99x at batch 32 (2026-12-06).
 
     Args:
-      memory: ``[..., N, M]``.
+      memory: ``[..., M, N]``.
       previous: ``[..., K, N]``.
       params: the heads' parameters.
       kept: what :func:`address` returned for these inputs.
       d_out: ``[..., K, N]``, the cotangent of the final weighting.
 
     Returns:
-      ``(d_memory [..., N, M], d_previous [..., K, N], d_fields)``, ``d_fields`` a dict of the
+      ``(d_memory [..., M, N], d_previous [..., K, N], d_fields)``, ``d_fields`` a dict of the
       cotangents of ``key``, ``strength``, ``gate``, ``shift`` and ``gamma``.
     """
     d_shifted, gamma_terms = sharpen_vjp(kept.shifted, params.gamma, kept.weights, d_out)
@@ -352,17 +400,21 @@ def address_vjp(memory: jax.Array, previous: jax.Array, params, kept: Addressing
     d_content, d_previous, gate_terms = interpolate_vjp(
         kept.content.weights, previous, params.gate, d_interpolated
     )
+    weighted = kept.content.weights * d_content
     terms = [
-        gamma_terms[..., None, :],
-        gate_terms[..., None, :],
-        (kept.content.weights * d_content)[..., None, :],
+        gamma_terms,
+        gate_terms,
+        weighted,
+        weighted * kept.content.similarity,
+        kept.content.weights * kept.content.similarity,
     ]
-    sums = jnp.sum(jnp.concatenate([*terms, shift_terms], axis=-2), axis=-1)  # [..., K, 2S + 4]
+    stacked = jnp.concatenate([t[..., None, :] for t in terms] + [shift_terms], axis=-2)
+    sums = jnp.sum(stacked, axis=-1)  # [..., K, 2S + 6]
     d_memory, d_key, d_strength = content_weights_vjp(
-        memory, params.key, params.strength, kept.content, d_content, weighted_sum=sums[..., 2]
+        memory, params.key, params.strength, kept.content, d_content, sums[..., 2:5]
     )
     d_fields = dict(
-        key=d_key, strength=d_strength, gate=sums[..., 1], shift=sums[..., 3:], gamma=sums[..., 0]
+        key=d_key, strength=d_strength, gate=sums[..., 1], shift=sums[..., 5:], gamma=sums[..., 0]
     )
     return d_memory, d_previous, d_fields
 
@@ -377,19 +429,20 @@ def write(
     """Eq. (3) and (4) for W heads, as :func:`ntm.memory.write_heads`.
 
     Args:
-      memory: ``[..., N, M]``.
+      memory: ``[..., M, N]``.
       weights: ``[..., W, N]``.
       params: the write heads' parameters (``erase``, ``add``: ``[..., W, M]``).
 
     Returns:
-      ``(written [..., N, M], factors)``, ``factors`` the :func:`erase_factors`.
+      ``(written [..., M, N], factors)``, ``factors`` the :func:`erase_factors`.
     """
     factors = erase_factors(weights, params.erase)
-    return memory * _product(factors) + jnp.einsum("...hn,...hm->...nm", weights, params.add), factors
+    return memory * _product(factors) + jnp.einsum("...hn,...hm->...mn", weights, params.add), factors
 
 
 def _core_shapes(memory, previous_read, previous_write, read_params, write_params) -> tuple:
-    """The trailing (non-batch) shape each input of :func:`memory_step` takes in the step."""
+    """The trailing (non-batch) shape each input of :func:`memory_step` takes in the step (the memory's
+    in rows, ``(N, M)``)."""
     n, m = memory.shape[-2:]
 
     def heads_(params, k):
@@ -409,6 +462,23 @@ def _core_shapes(memory, previous_read, previous_write, read_params, write_param
     return (n, m), (r, n), (w, n), heads_(read_params, r), heads_(write_params, w)
 
 
+def _broadcast(args: tuple, cores: tuple) -> tuple:
+    """``args`` with every leaf broadcast to the batch shape they share; ``cores`` gives each argument's
+    trailing (non-batch) shape, one tuple per leaf."""
+    leaves, tree = jax.tree.flatten(args)
+    cores = tree.flatten_up_to(cores)
+    batch = jnp.broadcast_shapes(
+        *(jnp.shape(x)[: max(jnp.ndim(x) - len(c), 0)] for x, c in zip(leaves, cores, strict=True))
+    )
+    leaves = [jnp.broadcast_to(x, batch + c) for x, c in zip(leaves, cores, strict=True)]
+    return jax.tree.unflatten(tree, leaves)
+
+
+def _transpose(memory: jax.Array) -> jax.Array:
+    """``[..., N, M] <-> [..., M, N]``: between the row layout of :class:`ntm.NTMState` and the columns."""
+    return jnp.swapaxes(memory, -1, -2)
+
+
 def memory_step(
     memory: jax.Array,
     previous_read_weights: jax.Array,
@@ -421,6 +491,7 @@ def memory_step(
     The inputs' batch dimensions broadcast against each other, as in :func:`ntm.heads.memory_step`
     (an unbatched previous weighting with a batched memory, say); each input is broadcast to the common
     batch shape before the hand-written step, so that JAX sums its cotangent back to the input's shape.
+    The memory is transposed into the column layout and back (see the module docstring).
 
     Args:
       memory: ``[..., N, M]``, memory before this step.
@@ -434,19 +505,63 @@ def memory_step(
     """
     args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
     jax.eval_shape(heads.memory_step, *args)  # its shape checks (clear errors), at trace time only
-    leaves, tree = jax.tree.flatten(args)
-    cores = tree.flatten_up_to(_core_shapes(*args))  # one shape tuple per leaf of args
-    batch = jnp.broadcast_shapes(
-        *(jnp.shape(x)[: max(jnp.ndim(x) - len(c), 0)] for x, c in zip(leaves, cores, strict=True))
+    memory, *rest = _broadcast(args, _core_shapes(*args))
+    written, *outputs = _memory_step(_transpose(memory), *rest)
+    return (_transpose(written), *outputs)
+
+
+def memory_step_from_interface(
+    memory: jax.Array,
+    previous_read_weights: jax.Array,
+    previous_write_weights: jax.Array,
+    interface: jax.Array,
+    layout: heads.HeadLayout,
+    columns: bool = False,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """:func:`memory_step` from the raw head parameters: ``layout.split(interface)`` (the activations)
+    is part of the hand-written step.
+
+    Under ``jax.grad`` the step then keeps the raw vector ``[..., P]``, one array, where
+    :func:`memory_step` keeps each activated field of each kind of heads (twelve), and its backward
+    ends in the activations' own (autodiff of :meth:`ntm.heads.HeadLayout.split`, in the backward
+    pass): one cotangent ``[..., P]``. Inside ``lax.scan`` every kept value is a stack over the time
+    steps, written and read back by kernels of its own. This is the step of ``NTMSpec(memory_backward=
+    "custom")``; :func:`ntm.core.unroll` calls it with ``columns=True`` on the memory it carries in
+    the column layout.
+
+    Args:
+      memory: ``[..., N, M]``, memory before this step; ``[..., M, N]`` if ``columns``.
+      previous_read_weights: ``[..., R, N]``.
+      previous_write_weights: ``[..., W, N]``.
+      interface: ``[..., P]``, the raw head parameters (``P = layout.size``); batch dimensions broadcast
+        as in :func:`memory_step`.
+      layout: where each head parameter lies in ``interface`` (R, W, M and S).
+      columns: whether the memory, given and returned, is in the column layout ``[..., M, N]``; if not,
+        it is transposed into it and back, two memory-sized copies each way.
+
+    Returns:
+      ``(memory [..., N, M] (or [..., M, N]), read_weights [..., R, N], write_weights [..., W, N],
+      read_vectors [..., R, M])``.
+    """
+    args = (memory, previous_read_weights, previous_write_weights)
+    rows = memory  # for the shape checks: the memory as ntm.heads takes it
+    if columns and jnp.ndim(memory) >= 2:
+        shape = jnp.shape(memory)
+        rows = jax.ShapeDtypeStruct(shape[:-2] + shape[:-3:-1], jnp.result_type(memory))
+    if jnp.ndim(memory) >= 2 and jnp.shape(rows)[-1] != layout.word_size:
+        given = "columns [..., M, N]" if columns else "rows [..., N, M]"
+        raise ValueError(
+            f"memory {jnp.shape(memory)}, in {given}, has words of {jnp.shape(rows)[-1]}; the head "
+            f"layout's are {layout.word_size}"
+        )
+    params = jax.eval_shape(layout.split, interface)  # a clear error for a vector of the wrong size
+    jax.eval_shape(heads.memory_step, rows, *args[1:], *params)  # and the step's shape checks
+    (n, m), (r, _), (w, _), _, _ = _core_shapes(rows, *args[1:], *params)
+    memory, *rest = _broadcast(
+        (*args, interface), ((m, n) if columns else (n, m), (r, n), (w, n), (layout.size,))
     )
-    leaves = [jnp.broadcast_to(x, batch + c) for x, c in zip(leaves, cores, strict=True)]
-    return _memory_step(*jax.tree.unflatten(tree, leaves))
-
-
-@jax.custom_vjp
-def _memory_step(memory, previous_read_weights, previous_write_weights, read_params, write_params):
-    """:func:`memory_step` on inputs of one batch shape."""
-    return heads.memory_step(memory, previous_read_weights, previous_write_weights, read_params, write_params)
+    written, *outputs = _from_interface(layout, memory if columns else _transpose(memory), *rest)
+    return (written if columns else _transpose(written), *outputs)
 
 
 def _address_and_write(
@@ -459,16 +574,17 @@ def _address_and_write(
     return write_, written, factors, address(written, previous_read, read_params, contents[1])
 
 
-def _memory_step_fwd(memory, previous_read_weights, previous_write_weights, read_params, write_params):
-    args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
+def _forward(args: tuple) -> tuple[tuple, tuple]:
+    """The step's outputs and the two kinds' content ``(similarity, memory_norm)``, from its inputs
+    ``(memory, previous_read, previous_write, read_params, write_params)`` of one batch shape."""
     write_, written, _, read_ = _address_and_write(*args)
-    read_vectors = jnp.einsum("...rn,...nm->...rm", read_.weights, written)
+    read_vectors = jnp.einsum("...rn,...mn->...rm", read_.weights, written)
     contents = tuple((a.content.similarity, a.content.memory_norm) for a in (write_, read_))
-    return (written, read_.weights, write_.weights, read_vectors), (args, contents)
+    return (written, read_.weights, write_.weights, read_vectors), contents
 
 
-def _memory_step_bwd(kept, cotangents):
-    args, contents = kept
+def _backward(args: tuple, contents: tuple, cotangents: tuple) -> tuple:
+    """The cotangents of ``args`` (as :func:`_forward` takes them), from those of its outputs."""
     memory, previous_read, previous_write, read_params, write_params = args
     d_written, d_read_weights, d_write_weights, d_read_vectors = cotangents
     # The forward again, from what it kept.
@@ -495,4 +611,47 @@ def _memory_step_bwd(kept, cotangents):
     )
 
 
+@jax.custom_vjp
+def _memory_step(memory, previous_read_weights, previous_write_weights, read_params, write_params):
+    """:func:`memory_step` on inputs of one batch shape, the memory in columns."""
+    args = (memory, previous_read_weights, previous_write_weights, read_params, write_params)
+    return _forward(args)[0]
+
+
+def _memory_step_fwd(*args):
+    outputs, contents = _forward(args)
+    return outputs, (args, contents)
+
+
+def _memory_step_bwd(kept, cotangents):
+    args, contents = kept
+    return _backward(args, contents, cotangents)
+
+
 _memory_step.defvjp(_memory_step_fwd, _memory_step_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _from_interface(layout, memory, previous_read_weights, previous_write_weights, interface):
+    """:func:`memory_step_from_interface` on inputs of one batch shape, the memory in columns."""
+    args = (memory, previous_read_weights, previous_write_weights, *layout.split(interface))
+    return _forward(args)[0]
+
+
+def _from_interface_fwd(layout, memory, previous_read_weights, previous_write_weights, interface):
+    args = (memory, previous_read_weights, previous_write_weights, *layout.split(interface))
+    outputs, contents = _forward(args)
+    return outputs, (memory, previous_read_weights, previous_write_weights, interface, contents)
+
+
+def _from_interface_bwd(layout, kept, cotangents):
+    memory, previous_read, previous_write, interface, contents = kept
+    params, split_vjp = jax.vjp(layout.split, interface)
+    d_memory, d_previous_read, d_previous_write, *d_params = _backward(
+        (memory, previous_read, previous_write, *params), contents, cotangents
+    )
+    (d_interface,) = split_vjp(tuple(d_params))
+    return d_memory, d_previous_read, d_previous_write, d_interface
+
+
+_from_interface.defvjp(_from_interface_fwd, _from_interface_bwd)

@@ -73,20 +73,32 @@ def memory_step(spec):
     return heads.memory_step
 
 
-def step(spec, state: NTMState, interface: jax.Array) -> tuple[NTMState, StepTrace]:
+def step(
+    spec, state: NTMState, interface: jax.Array, memory_columns: bool = False
+) -> tuple[NTMState, StepTrace]:
     """One step: the write heads address and write, then the read heads address and read.
 
     Args:
       spec: an :class:`ntm.NTMSpec`.
       state: the state after the previous step, batch dimensions ``...``.
       interface: ``[..., P]``, the bounded raw head parameters.
+      memory_columns: whether ``state.memory`` (and the new state's) is in the column layout
+        ``[..., M, N]`` of :mod:`ntm.memory_step`, as :func:`ntm.core.unroll` carries it through its
+        scan; with ``memory_backward="custom"`` only. The trace's memory is then in columns too.
 
     Returns:
       ``(state, trace)``; the state's controller field is ``state.controller`` unchanged.
     """
+    if memory_columns and spec.memory_backward != "custom":
+        raise ValueError(f"memory_columns needs memory_backward='custom', not {spec.memory_backward!r}")
     read_p, write_p = spec.head_layout.split(interface)
-    memory, read_w, write_w, read_vectors = memory_step(spec)(
-        state.memory, state.read_weights, state.write_weights, read_p, write_p
-    )
+    previous = (state.memory, state.read_weights, state.write_weights)
+    if spec.memory_backward == "custom":  # the activations inside the hand-written step
+        outputs = custom_memory_step.memory_step_from_interface(
+            *previous, interface, spec.head_layout, columns=memory_columns
+        )
+    else:
+        outputs = memory_step(spec)(*previous, read_p, write_p)
+    memory, read_w, write_w, read_vectors = outputs
     new_state = NTMState(memory, read_w, write_w, read_vectors, state.controller)
     return new_state, StepTrace(read_w, write_w, write_p.erase, write_p.add, read_vectors, memory)

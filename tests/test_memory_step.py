@@ -260,10 +260,11 @@ def test_inputs_of_different_batch_shapes_broadcast_and_their_gradients_sum_back
 
 
 def test_inputs_of_one_batch_shape_are_not_broadcast():
-    """The wrapper adds nothing to the traced step when the shapes already agree (the training path)."""
+    """The wrapper adds nothing to the traced step but the memory's transposes when the shapes already
+    agree."""
     args = _inputs(np.random.default_rng(12), (2,), 5, 3, 1, 1, 1, dtype=np.float32)
     jaxpr = jax.make_jaxpr(ms.memory_step)(*args)
-    assert [eqn.primitive.name for eqn in jaxpr.jaxpr.eqns] == ["custom_vjp_call"]
+    assert [eqn.primitive.name for eqn in jaxpr.jaxpr.eqns] == ["transpose", "custom_vjp_call", "transpose"]
 
 
 def test_an_empty_sequence_has_autodiffs_gradients():
@@ -288,3 +289,119 @@ def test_an_empty_sequence_has_autodiffs_gradients():
     chex.assert_trees_all_close(got, want)
     assert float(jnp.abs(got["initial"]["controller_hidden"]).sum()) > 0
     assert float(jnp.abs(got["heads"]["kernel"]).sum()) == 0
+
+
+def _interface_inputs(rng, batch, n, m, r, w, s):
+    """Random inputs of memory_step_from_interface: raw head parameters of scale 2 (the bound is 20)."""
+    layout = heads.HeadLayout(r, w, m, s)
+    memory, read_w, write_w, *_ = _inputs(rng, batch, n, m, r, w, s)
+    interface = jnp.asarray(2.0 * rng.normal(size=batch + (layout.size,)))
+    return (memory, read_w, write_w, interface), layout
+
+
+def _reference_step(layout):
+    """The step from the raw vector with autodiff throughout: the activations, then ntm.heads'."""
+
+    def step(memory, read_w, write_w, interface):
+        return heads.memory_step(memory, read_w, write_w, *layout.split(interface))
+
+    return step
+
+
+@pytest.mark.parametrize("batch, r, w, s", CASES)
+def test_from_interface_gradients_equal_autodiff_in_float64(monkeypatch, batch, r, w, s):
+    with jax.enable_x64(True):
+        _float64_model(monkeypatch)  # HeadLayout.split computes in float32 by design
+        args, layout = _interface_inputs(np.random.default_rng(13), batch, 10, 4, r, w, s)
+
+        def custom(*a):
+            return ms.memory_step_from_interface(*a, layout)
+
+        shapes = jax.eval_shape(custom, *args)
+        rng = np.random.default_rng(14)
+        cotangents = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape)), shapes)
+
+        @jax.jit
+        def both(args, cotangents):
+            out, custom_vjp = jax.vjp(custom, *args)
+            want_out, autodiff_vjp = jax.vjp(_reference_step(layout), *args)
+            return out, want_out, custom_vjp(cotangents), autodiff_vjp(cotangents)
+
+        out, want_out, got, want = both(args, cotangents)
+        chex.assert_trees_all_close(out, want_out, rtol=1e-12, atol=1e-14)
+        chex.assert_trees_all_equal_shapes_and_dtypes(got, want)
+        errors = _relative_errors(got, want)
+        assert max(jax.tree.leaves(errors)) < 1e-10, errors
+        assert got[3].dtype == jnp.float64 and got[3].shape == batch + (layout.size,)
+
+        # The same step on the memory in columns: the same numbers, the memory's transposed.
+        def transposed(tree):
+            return (jnp.swapaxes(tree[0], -1, -2), *tree[1:])
+
+        def in_columns(*a):
+            return ms.memory_step_from_interface(*a, layout, columns=True)
+
+        out_c, vjp_c = jax.vjp(in_columns, *transposed(args))
+        chex.assert_trees_all_close(transposed(out_c), out, rtol=1e-14, atol=1e-15)
+        chex.assert_trees_all_close(transposed(vjp_c(transposed(cotangents))), got, rtol=1e-14, atol=1e-15)
+
+
+def test_from_interface_broadcasts_and_sums_gradients_back(monkeypatch):
+    # Unbatched previous weightings with a batched memory and raw vector: each gradient has its input's
+    # shape and equals autodiff's, summed over the broadcast axis.
+    with jax.enable_x64(True):
+        _float64_model(monkeypatch)
+        (memory, read_w, write_w, interface), layout = _interface_inputs(
+            np.random.default_rng(15), (3,), 6, 4, 2, 1, 1
+        )
+
+        def loss(fn, *a):
+            return sum(jnp.sum(jnp.sin(o * (i + 1))) for i, o in enumerate(fn(*a)))
+
+        def custom(*a):
+            return ms.memory_step_from_interface(*a, layout)
+
+        for args in ((memory, read_w[0], write_w[0], interface), (memory, read_w, write_w[0], interface)):
+            got, want = (
+                jax.jit(jax.grad(lambda *a, fn=fn: loss(fn, *a), argnums=(0, 1, 2, 3)))(*args)
+                for fn in (custom, _reference_step(layout))
+            )
+            for g, w, x in zip(got, want, args, strict=True):
+                assert g.shape == x.shape
+                np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+
+
+def test_from_interface_in_columns_is_one_custom_step_and_checks_its_inputs():
+    (memory, read_w, write_w, interface), layout = _interface_inputs(
+        np.random.default_rng(16), (2,), 5, 3, 1, 1, 1
+    )
+    args = (memory.astype(jnp.float32), read_w, write_w, interface.astype(jnp.float32))
+    columns = (jnp.swapaxes(args[0], -1, -2), *args[1:])
+
+    def names(fn, *a):
+        return [eqn.primitive.name for eqn in jax.make_jaxpr(fn)(*a).jaxpr.eqns]
+
+    assert names(lambda *a: ms.memory_step_from_interface(*a, layout, columns=True), *columns) == [
+        "custom_vjp_call"
+    ]
+    assert names(lambda *a: ms.memory_step_from_interface(*a, layout), *args) == [
+        "transpose",
+        "custom_vjp_call",
+        "transpose",
+    ]
+    with pytest.raises(ValueError, match=f"raw head parameters have size {layout.size + 1}, expected"):
+        ms.memory_step_from_interface(*args[:3], jnp.zeros((2, layout.size + 1)), layout)
+    # A memory in rows (5 x 3) passed as columns: words of 5 where the layout's are 3.
+    with pytest.raises(
+        ValueError, match=r"in columns \[..., M, N\], has words of 5; the head layout's are 3"
+    ):
+        ms.memory_step_from_interface(*args, layout, columns=True)
+
+
+@pytest.mark.parametrize("n, s", [(1, 0), (5, 0), (5, 1), (5, 2), (3, 1), (4, 4)])
+def test_rolls_are_jnp_roll(n, s):
+    x = jnp.arange(2 * n, dtype=jnp.float32).reshape(2, n) ** 2
+    got = ms.rolls(x, s)
+    assert len(got) == 2 * s + 1
+    for r, rolled in zip(range(-s, s + 1), got, strict=True):
+        np.testing.assert_array_equal(rolled, jnp.roll(x, r, axis=-1))
