@@ -21,7 +21,9 @@ import platform
 import statistics
 import sys
 import time
+from typing import Any
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -46,6 +48,7 @@ class Case:
     # Ablations: undo one of the speed-ups to measure what it buys.
     memory_backward: str = core.NTMSpec.memory_backward  # or the others of core.MEMORY_BACKWARDS
     default_compiler: bool = False  # XLA's default options (no ntm.compiler_options())
+    cell: bool = False  # the NTM as a user's Linen model: nn.RNN(ntm.NTMCell(...)), not core.unroll
 
 
 def controller_only_unroll(params, spec: core.NTMSpec, state, inputs):
@@ -60,6 +63,20 @@ def controller_only_unroll(params, spec: core.NTMSpec, state, inputs):
 
     _, features = jax.lax.scan(body, state.controller, projected)
     return core.readout(params, spec, features)
+
+
+class _CellModel(nn.Module):
+    """What a user who drops the cell into a Linen model writes: ``nn.RNN`` over ``ntm.NTMCell``, from
+    the cell's learned initial state."""
+
+    output_size: int
+    memory_backward: str
+    dtype: Any
+
+    @nn.compact
+    def __call__(self, inputs):
+        cell = ntm.NTMCell(self.output_size, memory_backward=self.memory_backward, dtype=self.dtype)
+        return nn.RNN(cell)(inputs, initial_carry=cell.initial_state(inputs.shape[:1]))
 
 
 def build(case: Case, dtype):
@@ -79,8 +96,15 @@ def build(case: Case, dtype):
         )
     params = core.init_params(spec, jax.random.key(0), task.input_size)
     optimizer = optax.chain(optax.clip_by_global_norm(50.0), optax.adam(1e-3))
+    if case.cell:
+        if case.model != "ntm" or case.controller_only or case.remat:
+            raise ValueError(f"cell=True times the NTM's Linen cell only, not {case}")
+        cell_model = _CellModel(task.output_size, case.memory_backward, dtype)
+        params = cell_model.init(jax.random.key(0), jnp.zeros((1, task.num_steps, task.input_size)))
 
     def forward(params, inputs):
+        if case.cell:
+            return cell_model.apply(params, inputs).astype(jnp.float32)
         state = core.initial_state(spec, params["initial"], inputs.shape[:1])
         time_major = jnp.moveaxis(inputs, 1, 0)
         if case.controller_only:
@@ -223,8 +247,10 @@ def run(args) -> dict:
             for default_compiler in (False, True)
             if (backward, default_compiler) != (shipped.memory_backward, shipped.default_compiler)
         ]
-        # And the floor, the controller-only step, both ways: the NTM / controller ratio under plain jit.
+        # And the floor, the controller-only step, both ways: the NTM / controller ratio under plain jit;
+        # and the cell in a user's nn.RNN under plain jit, which has no scan of the library's own.
         cases += [Case(batch_size=b, controller_only=True, default_compiler=plain) for plain in (False, True)]
+        cases += [Case(batch_size=b, cell=True, default_compiler=True)]
         rows["ablation"] += measure_interleaved(cases, dtype, repeats)
     if not args.quick and "scaling" in sections:
         for n in (32, 128, 512, 1024):
@@ -239,11 +265,13 @@ def run(args) -> dict:
     return rows
 
 
-def plain_jit_ratios(ablation: list[dict]) -> dict[int, float]:
-    """Per batch size, the default NTM step over the controller-only step, both under a plain jax.jit."""
+def plain_jit_ratios(ablation: list[dict], cell: bool = False) -> dict[int, float]:
+    """Per batch size, the default NTM step (``core.unroll``'s, or with ``cell`` the Linen cell's in
+    ``nn.RNN``) over the controller-only step, both under a plain jax.jit."""
     plain = {}
     for r in ablation:
-        if r["default_compiler"] and (r["controller_only"] or r["memory_backward"] == Case.memory_backward):
+        default = r["memory_backward"] == Case.memory_backward and r.get("cell", False) == cell
+        if r["default_compiler"] and (r["controller_only"] or default):
             plain.setdefault(r["batch_size"], {})[r["controller_only"]] = r["train_step_ms"]
     return {b: v[False] / v[True] for b, v in plain.items() if len(v) == 2}
 
@@ -293,11 +321,14 @@ def report(rows: dict) -> str:
             shipped.setdefault(key, r["train_step_ms"])
             options = "plain jax.jit" if r["default_compiler"] else "ntm.compiler_options()"
             model = "controller only" if r["controller_only"] else f"memory_backward={r['memory_backward']!r}"
+            model = "nn.RNN(ntm.NTMCell)" if r.get("cell") else model
             name = f"{model}, {options}" + (" (shipped)" if first else "")
             ms = r["train_step_ms"]
             lines.append(f"  batch {key:>3} {name:<66} {ms:8.2f} ms  {ms / shipped[key]:.2f}x")
         for key, ratio in plain_jit_ratios(rows["ablation"]).items():
             lines.append(f"  batch {key:>3}: NTM / controller-only step under plain jax.jit: {ratio:.2f}x")
+        for key, ratio in plain_jit_ratios(rows["ablation"], cell=True).items():
+            lines.append(f"  batch {key:>3}: the same for nn.RNN(ntm.NTMCell): {ratio:.2f}x")
     if rows["memory_rows"]:
         lines.append("\nScaling with memory rows N (batch 32)")
         for r in rows["memory_rows"]:
@@ -341,6 +372,7 @@ def main(argv=None) -> int:
         "quick": args.quick,
         **rows,
         "ntm_over_controller_plain_jit": plain_jit_ratios(rows["ablation"]),
+        "cell_over_controller_plain_jit": plain_jit_ratios(rows["ablation"], cell=True),
     }
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)

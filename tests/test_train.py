@@ -739,3 +739,52 @@ def test_profile_step_names_every_kernel_of_the_step(tmp_path, capsys):
     assert "batch 2, NTM, memory backward custom" in printed and "loop 1" in printed
     assert profile_step.main(["--batch-size", "0"]) == 2
     assert "--batch-size 0" in capsys.readouterr().err
+
+
+def test_benchmark_times_the_users_cell_and_takes_each_ratio_from_its_own_rows():
+    from experiments import benchmark
+
+    case = benchmark.Case(batch_size=2, max_length=2, cell=True, default_compiler=True)
+    _, params, opt_state, batches, train_step, forward = benchmark.build(case, jnp.float32)
+    assert "NTMCell_0" in str(jax.tree_util.tree_structure(params))  # the Linen cell's own parameters
+    logits = forward(params, batches[0].inputs)
+    assert logits.shape == batches[0].targets.shape[:2] + (batches[0].targets.shape[-1],)
+    new_params, _ = jax.jit(train_step)(params, opt_state, batches[0])
+    changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), params, new_params)
+    assert all(jax.tree.leaves(changed))
+    with pytest.raises(ValueError, match="cell=True times the NTM's Linen cell only"):
+        benchmark.build(dataclasses.replace(case, controller_only=True), jnp.float32)
+
+    def row(ms, **kw):
+        fields = dict(batch_size=1, default_compiler=True, controller_only=False, memory_backward="custom")
+        return {**fields, "cell": False, **kw, "train_step_ms": ms}
+
+    rows = [
+        row(3.0),
+        row(5.0, default_compiler=False),
+        row(4.0, cell=True),
+        row(9.0, memory_backward="autodiff"),
+        row(1.0, controller_only=True),
+        row(2.0, controller_only=True, default_compiler=False),
+    ]
+    assert benchmark.plain_jit_ratios(rows) == {1: 3.0}
+    assert benchmark.plain_jit_ratios(rows, cell=True) == {1: 4.0}
+
+
+def test_ab_commit_imports_another_commits_library_under_its_own_name(tmp_path, capsys, monkeypatch):
+    from experiments import ab_commit
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # import_at puts the folder on it
+
+    other, sha = ab_commit.import_at("HEAD", str(tmp_path))
+    assert other.__name__ == f"ntm_{sha}.core" and other is not ntm.core
+    assert other.__file__.startswith(str(tmp_path))
+    # Its modules import each other, not this checkout's: the same spec class is two classes.
+    assert other.NTMSpec is not ntm.core.NTMSpec and other.heads.__name__ == f"ntm_{sha}.heads"
+    results = ab_commit.measure({"a": other, "b": ntm.core}, [1], repeats=1, runs=1)
+    assert [sorted(r["step_ms"]) for r in results] == [["a", "b", "controller only"]]
+    assert all(t > 0 for t in results[0]["step_ms"].values())
+    assert "new/old" in ab_commit.report(results, ["a", "b"])
+    with pytest.raises(SystemExit):
+        ab_commit.main(["--commit", "HEAD", "--runs", "0"])
+    assert "--runs must be >= 1" in capsys.readouterr().err
