@@ -478,20 +478,31 @@ def _scan_hoisted(spec, params: dict, state, projected: jax.Array):
     their gradient into an accumulator at every step of the backward loop, one small product each; here
     the loop gives the cotangents of those layers' outputs at every step (of ``projected``, which the
     first layer adds to its products, and of an added zero bias of the head layer) and each gradient is
-    one product over the whole sequence afterwards. The numbers are autodiff's up to rounding.
+    one product over the whole sequence afterwards. The numbers are autodiff's up to rounding. For the
+    NTM's access the scan carries the memory in the column layout of :mod:`ntm.memory_step`
+    (:func:`_in_columns`); the final state's memory is in rows, as given.
     """
 
     def body(carry, proj):
-        carry, features, _ = step_projected(params, spec, carry, proj, memory_columns=True)
+        carry, features, _ = step_projected(params, spec, carry, proj, **_column_options(spec))
         return carry, features
 
-    return _in_columns(lambda state: jax.lax.scan(body, state, projected), state)
+    return _in_columns(spec, lambda state: jax.lax.scan(body, state, projected), state)
 
 
-def _in_columns(scan, state):
-    """``scan(state) -> (final state, ys)`` run on the state's memory in the column layout of
-    :mod:`ntm.memory_step` (``[..., M, N]``), the final state's memory given back in rows: one transpose
-    each way per sequence, where the step on rows transposes in and out at every step."""
+def _column_options(spec) -> dict:
+    """The access step's options for a state carried by :func:`_in_columns`: ``memory_columns`` for the
+    NTM's access (``ntm.ntm_access``), none for another."""
+    return {"memory_columns": True} if spec.access is ntm_access else {}
+
+
+def _in_columns(spec, scan, state):
+    """``scan(state) -> (final state, ys)`` run, for the NTM's access, on the state's memory in the column
+    layout of :mod:`ntm.memory_step` (``[..., M, N]``), the final state's memory given back in rows: one
+    transpose each way per sequence, where the step on rows transposes in and out at every step. Another
+    access's scan runs on the state as it is."""
+    if spec.access is not ntm_access:
+        return scan(state)
     columns = state._replace(memory=jnp.swapaxes(state.memory, -1, -2))
     final, ys = scan(columns)
     return final._replace(memory=jnp.swapaxes(final.memory, -1, -2)), ys
@@ -515,12 +526,12 @@ def _scan_hoisted_fwd(spec, params, state, projected):
             heads_t = {"kernel": head_layer["kernel"], "bias": head_layer["bias"] + offset}
             h_prev = carry.controller[0].hidden if multi_layer_lstm else None
             carry, features, _ = step_projected(
-                {"controller": controller, "heads": heads_t}, spec, carry, proj, memory_columns=True
+                {"controller": controller, "heads": heads_t}, spec, carry, proj, **_column_options(spec)
             )
             return carry, (features, h_prev)
 
         final, (features, h_prev) = _in_columns(
-            lambda state: jax.lax.scan(body, state, (projected, head_offsets)), state
+            spec, lambda state: jax.lax.scan(body, state, (projected, head_offsets)), state
         )
         return (final, features), h_prev
 

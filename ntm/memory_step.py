@@ -23,7 +23,7 @@ The column layout: inside this module the memory is ``[..., M, N]``, the transpo
 :class:`ntm.NTMState`'s ``[..., N, M]``, so that the N rows are the contiguous axis (128 floats for the
 paper's memory, where a row of the word has 20). Every elementwise pass over the memory then runs along
 vectors of N, and the sums over the word (the row norms) add whole vectors of N. With the memory in
-columns, the copy model's training step took 0.78x the time at batch 1 and 8 and 0.80x at batch 32
+columns, the copy model's training step took 0.78x the time at batch 1 and 8 and 0.80-0.81x at batch 32
 under a plain ``jax.jit`` (interleaved A/B in one process, 2026-12-06). :func:`memory_step` and
 :func:`memory_step_from_interface` transpose the memory in and out (one copy each way, and their
 transposes in the backward); :func:`ntm.core.unroll` carries the memory in columns through its scan
@@ -188,6 +188,8 @@ def rolls(x: jax.Array, s: int) -> list[jax.Array]:
       ``2s + 1`` arrays ``[..., N]``; entry ``s + r`` has ``x(i - r)`` at ``i`` (indices mod N).
     """
     n = x.shape[-1]
+    if not 0 <= s <= n:
+        raise ValueError(f"rolls: s={s} must be in [0, N={n}]")
     padded = jnp.concatenate([x[..., n - s :], x, x[..., :s]], axis=-1)  # padded(j) = x(j - s)
     return [padded[..., s - r : s - r + n] for r in range(-s, s + 1)]
 
@@ -537,7 +539,8 @@ def memory_step_from_interface(
         as in :func:`memory_step`.
       layout: where each head parameter lies in ``interface`` (R, W, M and S).
       columns: whether the memory, given and returned, is in the column layout ``[..., M, N]``; if not,
-        it is transposed into it and back, two memory-sized copies each way.
+        it is transposed into it and back (one memory-sized copy each way, and one each way in the
+        backward).
 
     Returns:
       ``(memory [..., N, M] (or [..., M, N]), read_weights [..., R, N], write_weights [..., W, N],
@@ -555,6 +558,14 @@ def memory_step_from_interface(
             f"layout's are {layout.word_size}"
         )
     params = jax.eval_shape(layout.split, interface)  # a clear error for a vector of the wrong size
+    for name, weights, count in (
+        ("previous_read_weights", previous_read_weights, layout.num_read),
+        ("previous_write_weights", previous_write_weights, layout.num_write),
+    ):
+        if jnp.ndim(weights) >= 2 and jnp.shape(weights)[-2] != count:
+            raise ValueError(
+                f"{name} {jnp.shape(weights)} has {jnp.shape(weights)[-2]} heads; the layout has {count}"
+            )
     jax.eval_shape(heads.memory_step, rows, *args[1:], *params)  # and the step's shape checks
     (n, m), (r, _), (w, _), _, _ = _core_shapes(rows, *args[1:], *params)
     memory, *rest = _broadcast(

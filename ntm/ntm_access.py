@@ -14,7 +14,8 @@ An access module provides, for its spec:
   sequence, from the ``"initial"`` group, the initial memory ``[..., N, M]``, read vectors
   ``[..., R, M]`` and controller state, all already broadcast to the batch shape;
 - ``step(spec, state, interface)``: one step of memory access, ``interface [..., P]`` (already bounded)
-  -> ``(state, trace)``, the new state with its controller field untouched, and what to plot.
+  -> ``(state, trace)``, the new state with its controller field untouched, and what to plot. (This
+  module's also takes ``memory_columns``, which :func:`ntm.core.unroll` passes to it alone.)
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ def initial_state(spec, initial: dict, memory, read_vectors, controller) -> NTMS
 
 
 def memory_step(spec):
-    """The memory side of one step as :attr:`ntm.NTMSpec.memory_backward` differentiates it; the
-    signature and outputs of :func:`ntm.heads.memory_step`."""
+    """The memory side of one step as :attr:`ntm.NTMSpec.memory_backward` differentiates it, on the
+    activated head parameters: the signature and outputs of :func:`ntm.heads.memory_step`. (:func:`step`
+    calls :func:`ntm.memory_step.memory_step_from_interface` for ``"custom"``, the same step from the raw
+    vector.)"""
     if spec.memory_backward == "custom":
         return custom_memory_step.memory_step
     if spec.memory_backward == "remat":
@@ -91,7 +94,7 @@ def step(
     """
     if memory_columns and spec.memory_backward != "custom":
         raise ValueError(f"memory_columns needs memory_backward='custom', not {spec.memory_backward!r}")
-    read_p, write_p = spec.head_layout.split(interface)
+    read_p, write_p = spec.head_layout.split(interface)  # for "custom", only the trace's (else unused)
     previous = (state.memory, state.read_weights, state.write_weights)
     if spec.memory_backward == "custom":  # the activations inside the hand-written step
         outputs = custom_memory_step.memory_step_from_interface(

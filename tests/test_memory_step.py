@@ -126,6 +126,8 @@ def test_model_gradients_equal_autodiff_in_float64(monkeypatch, r, w, s, control
         )  # fmt: skip
         params = core.init_params(core.NTMSpec(**spec), jax.random.key(0), 5, jnp.float64)
         inputs = jnp.asarray(np.random.default_rng(5).normal(size=(10, 2, 5)))  # 10 steps, batch 2
+        # Weights of the final memory in the loss: [N, M], so that a final memory in another layout fails.
+        memory_weights = jnp.asarray(np.random.default_rng(6).normal(size=(10, 4)))
 
         def grads(backward):
             model = core.NTMSpec(**spec, memory_backward=backward)
@@ -133,7 +135,8 @@ def test_model_gradients_equal_autodiff_in_float64(monkeypatch, r, w, s, control
             def loss(params):
                 state = core.initial_state(model, params["initial"], (2,))
                 final, logits, _ = core.unroll(params, model, state, inputs)
-                final_state = jnp.sum(final.memory**2) + jnp.sum(final.read_vectors)
+                assert final.memory.shape == (2, 10, 4)  # rows, as the state was given
+                final_state = jnp.sum(final.memory * memory_weights) + jnp.sum(final.read_vectors)
                 if controller == "lstm":  # and the backward from the final controller state
                     final_state += jnp.sum(jnp.cos(final.controller[0].hidden)) + jnp.sum(
                         final.controller[-1].cell
@@ -405,3 +408,39 @@ def test_rolls_are_jnp_roll(n, s):
     assert len(got) == 2 * s + 1
     for r, rolled in zip(range(-s, s + 1), got, strict=True):
         np.testing.assert_array_equal(rolled, jnp.roll(x, r, axis=-1))
+
+
+def test_bad_inputs_of_the_step_from_the_raw_vector_are_clear_errors():
+    (memory, read_w, write_w, interface), layout = _interface_inputs(
+        np.random.default_rng(17), (2,), 6, 3, 1, 2, 1
+    )
+    args = (memory.astype(jnp.float32), read_w, write_w, interface.astype(jnp.float32))
+    two_reads = jnp.concatenate([read_w, read_w], axis=-2)
+    with pytest.raises(ValueError, match=r"previous_read_weights \(2, 2, 6\) has 2 heads; the layout has 1"):
+        ms.memory_step_from_interface(args[0], two_reads, *args[2:], layout)
+    with pytest.raises(ValueError, match=r"previous_write_weights \(2, 1, 6\) has 1 heads; the layout has 2"):
+        ms.memory_step_from_interface(*args[:2], write_w[..., :1, :], args[3], layout)
+    with pytest.raises(ValueError, match=r"rolls: s=4 must be in \[0, N=3\]"):
+        ms.rolls(jnp.zeros((2, 3)), 4)
+    spec = core.NTMSpec(output_size=2, memory_size=6, word_size=3, num_write_heads=2, memory_backward="remat")
+    state = ntm_access.initial_state(
+        spec, ntm_access.init_initial(spec), memory, jnp.zeros((2, 1, 3)), controller=()
+    )
+    with pytest.raises(ValueError, match="memory_columns needs memory_backward='custom', not 'remat'"):
+        ntm_access.step(spec, state, args[3], memory_columns=True)
+
+
+def test_float32_strength_gradient_at_large_strengths():
+    # The strength's cotangent is a difference of two sums (sum w d K - (sum w d)(sum w K)); with content
+    # weightings made sharp by large strengths it stays as close to the float64 gradient as the rest.
+    memory, read_w, write_w, read, write = _inputs(
+        np.random.default_rng(6), (4,), 128, 20, 1, 1, 1, np.float32
+    )
+    read, write = (p._replace(strength=30.0 * p.strength) for p in (read, write))
+    args = (memory, read_w, write_w, read, write)
+    _, _, got, _ = _vjps(args, seed=7)
+    with jax.enable_x64(True):
+        _, _, exact, _ = _vjps(jax.tree.map(lambda x: x.astype(jnp.float64), args), seed=7)
+        for g, e in ((got[3].strength, exact[3].strength), (got[4].strength, exact[4].strength)):
+            error = np.max(np.abs(np.asarray(g, np.float64) - np.asarray(e))) / np.max(np.abs(np.asarray(e)))
+            assert error < 1e-4, error
