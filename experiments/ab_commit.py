@@ -51,7 +51,10 @@ def import_at(commit: str, folder: str):
         text = re.sub(r"^(\s*)(from|import) ntm\b", rf"\1\2 {name}", path.read_text(), flags=re.M)
         path.write_text(text)
     sys.path.insert(0, folder)
-    return importlib.import_module(f"{name}.core"), sha
+    try:  # the package imports all its modules on import; the folder need not stay on the path
+        return importlib.import_module(f"{name}.core"), sha
+    finally:
+        sys.path.remove(folder)
 
 
 def build(core_module, batch_size: int):

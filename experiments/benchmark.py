@@ -70,12 +70,21 @@ class _CellModel(nn.Module):
     the cell's learned initial state."""
 
     output_size: int
+    memory_size: int
+    heads: int
     memory_backward: str
     dtype: Any
 
     @nn.compact
     def __call__(self, inputs):
-        cell = ntm.NTMCell(self.output_size, memory_backward=self.memory_backward, dtype=self.dtype)
+        cell = ntm.NTMCell(
+            self.output_size,
+            memory_size=self.memory_size,
+            num_read_heads=self.heads,
+            num_write_heads=self.heads,
+            memory_backward=self.memory_backward,
+            dtype=self.dtype,
+        )
         return nn.RNN(cell)(inputs, initial_carry=cell.initial_state(inputs.shape[:1]))
 
 
@@ -99,7 +108,7 @@ def build(case: Case, dtype):
     if case.cell:
         if case.model != "ntm" or case.controller_only or case.remat:
             raise ValueError(f"cell=True times the NTM's Linen cell only, not {case}")
-        cell_model = _CellModel(task.output_size, case.memory_backward, dtype)
+        cell_model = _CellModel(task.output_size, case.memory_size, case.heads, case.memory_backward, dtype)
         params = cell_model.init(jax.random.key(0), jnp.zeros((1, task.num_steps, task.input_size)))
 
     def forward(params, inputs):
