@@ -57,10 +57,16 @@ def import_at(commit: str, folder: str):
         sys.path.remove(folder)
 
 
-def build(core_module, batch_size: int):
-    """The benchmark's copy training step, written against ``core_module``'s public API."""
+def build(core_module, batch_size: int, heads: int = 1, controller_size: int = 100):
+    """The benchmark's copy training step, written against ``core_module``'s public API (``heads`` read and
+    as many write heads)."""
     task = tasks.get("copy", max_length=20)
-    spec = core_module.NTMSpec(output_size=task.output_size)
+    spec = core_module.NTMSpec(
+        output_size=task.output_size,
+        num_read_heads=heads,
+        num_write_heads=heads,
+        controller_size=controller_size,
+    )
     params = core_module.init_params(spec, jax.random.key(0), task.input_size)
     optimizer = optax.chain(optax.clip_by_global_norm(50.0), optax.adam(1e-3))
 
@@ -78,13 +84,16 @@ def build(core_module, batch_size: int):
     return params, optimizer.init(params), batch, step
 
 
-def measure(cores: dict, batch_sizes, repeats: int, runs: int) -> list[dict]:
-    """Per run and batch size, the median step time of each version and of the controller-only step."""
+def measure(
+    cores: dict, batch_sizes, repeats: int, runs: int, heads: int = 1, controller_size: int = 100
+) -> list[dict]:
+    """Per run and batch size, the median step time of each version and of the controller-only step (the
+    paper's copy model's, 100 units, whatever ``controller_size``)."""
     runners = []
     for b in batch_sizes:
         for name, core_module in cores.items():
-            runners.append((b, name, *build(core_module, b)))
-        case = benchmark.Case(batch_size=b, controller_only=True, default_compiler=True)
+            runners.append((b, name, *build(core_module, b, heads, controller_size)))
+        case = benchmark.Case(batch_size=b, heads=heads, controller_only=True, default_compiler=True)
         _, params, opt_state, batches, step, _ = benchmark.build(case, jnp.float32)
         runners.append((b, "controller only", params, opt_state, batches[0], step))
     compiled = []
@@ -127,19 +136,27 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--repeats", type=int, default=25, help="timed rounds per run (median)")
     parser.add_argument("--runs", type=int, default=3, help="runs of --repeats rounds, each reported")
+    parser.add_argument("--heads", type=int, default=1, help="read heads, and as many write heads")
+    parser.add_argument("--controller-size", type=int, default=100, help="LSTM units")
     parser.add_argument("--out", default=None, help="where to write the JSON results")
     args = parser.parse_args(argv)
-    if min(args.batch_size) < 1 or args.repeats < 1 or args.runs < 1:
-        parser.error("--batch-size, --repeats and --runs must be >= 1")
+    if min(args.batch_size) < 1 or min(args.repeats, args.runs, args.heads, args.controller_size) < 1:
+        parser.error("--batch-size, --repeats, --runs, --heads and --controller-size must be >= 1")
     with tempfile.TemporaryDirectory() as folder:
         other, sha = import_at(args.commit, folder)
         names = [f"at {sha}", "this checkout"]
-        results = measure(
-            dict(zip(names, (other, core), strict=True)), args.batch_size, args.repeats, args.runs
-        )
+        cores = dict(zip(names, (other, core), strict=True))
+        results = measure(cores, args.batch_size, args.repeats, args.runs, args.heads, args.controller_size)
     print(report(results, names))
     if args.out:
-        info = {"commit": sha, "device": str(jax.devices()[0]), "repeats": args.repeats, "results": results}
+        info = {
+            "commit": sha,
+            "device": str(jax.devices()[0]),
+            "repeats": args.repeats,
+            "heads": args.heads,
+            "controller_size": args.controller_size,
+            "results": results,
+        }
         pathlib.Path(args.out).write_text(json.dumps(info, indent=1))
         print(f"wrote {args.out}")
     return 0

@@ -787,4 +787,4 @@ def test_ab_commit_imports_another_commits_library_under_its_own_name(tmp_path, 
     assert "new/old" in ab_commit.report(results, ["a", "b"])
     with pytest.raises(SystemExit):
         ab_commit.main(["--commit", "HEAD", "--runs", "0"])
-    assert "--runs must be >= 1" in capsys.readouterr().err
+    assert "--runs, --heads and --controller-size must be >= 1" in capsys.readouterr().err
