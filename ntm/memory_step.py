@@ -51,6 +51,7 @@ use ``NTMSpec(memory_backward="remat")`` or ``"autodiff"`` for that.
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple
 
 import jax
@@ -85,12 +86,31 @@ class Content(NamedTuple):
     weights: jax.Array  # [..., K, N], w^c of eq. (5)
 
 
+# The largest strength bound for which the content softmax subtracts the strength, not its max: the logits
+# beta K lie in [-beta, beta] (|K| <= 1), so beta (K - 1) lies in [-2 beta, 0]; at 2 beta <= 80 every
+# exponential is at least exp(-80), above float32's smallest normal number (~exp(-87.3)).
+UNSHIFTED_STRENGTH_LIMIT = 40.0
+
+
+def strength_bound(raw_bound: float) -> float:
+    """``softplus(raw_bound)``: the largest key strength that a raw value within ``+-raw_bound`` gives."""
+    return max(raw_bound, 0.0) + math.log1p(math.exp(-abs(raw_bound)))
+
+
 def content_weights(
-    memory: jax.Array, key: jax.Array, strength: jax.Array, kept: tuple[jax.Array, jax.Array] | None = None
+    memory: jax.Array,
+    key: jax.Array,
+    strength: jax.Array,
+    kept: tuple[jax.Array, jax.Array] | None = None,
+    strength_bound: float | None = None,
 ) -> Content:
     """Eq. (5) and (6) for K heads at once, as :func:`ntm.addressing.content_weights` computes them.
 
-    The similarity is one dot product over the memory and a sum of squares per row and per key.
+    The similarity is one dot product over the memory and a sum of squares per row and per key. With a
+    ``strength_bound`` of at most :data:`UNSHIFTED_STRENGTH_LIMIT`, the softmax subtracts each head's
+    strength from its logits instead of their maximum over the rows, the same weights (softmax does not
+    change under a shift) without a reduction: 0.88-0.93x the copy model's training step at batch 1 and
+    0.985-0.988x at batch 32 under a plain ``jax.jit`` (interleaved A/B, 2026-12-06).
 
     Args:
       memory: ``[..., M, N]`` (the column layout: see the module docstring), shared by the K heads.
@@ -98,6 +118,7 @@ def content_weights(
       strength: ``[..., K]``.
       kept: ``(similarity [..., K, N], memory_norm [..., N])`` of these arguments, if the forward kept
         them: then neither is computed again from the memory.
+      strength_bound: a bound every ``strength`` is known to keep (static), or None.
 
     Returns:
       :class:`Content`; its ``weights`` are the output.
@@ -109,7 +130,11 @@ def content_weights(
         similarity = dot / (memory_norm[..., None, :] * key_norm[..., None])
     else:
         similarity, memory_norm = kept
-    weights = jax.nn.softmax(strength[..., None] * similarity, axis=-1)
+    if strength_bound is not None and strength_bound <= UNSHIFTED_STRENGTH_LIMIT:
+        unnormalised = jnp.exp(strength[..., None] * (similarity - 1.0))
+        weights = unnormalised / jnp.sum(unnormalised, axis=-1, keepdims=True)
+    else:
+        weights = jax.nn.softmax(strength[..., None] * similarity, axis=-1)
     return Content(similarity, memory_norm, key_norm, weights)
 
 
@@ -351,7 +376,11 @@ class Addressing(NamedTuple):
 
 
 def address(
-    memory: jax.Array, previous: jax.Array, params, kept: tuple[jax.Array, jax.Array] | None = None
+    memory: jax.Array,
+    previous: jax.Array,
+    params,
+    kept: tuple[jax.Array, jax.Array] | None = None,
+    strength_bound: float | None = None,
 ) -> Addressing:
     """Eq. (5)-(9) for the K heads of ``params`` (ReadHeadParams or WriteHeadParams), as
     :func:`ntm.heads.address_heads` computes them.
@@ -361,11 +390,12 @@ def address(
       previous: ``[..., K, N]``, each head's previous weighting.
       params: head parameters with head axis K.
       kept: the content addressing's ``(similarity, memory_norm)``, if kept (:func:`content_weights`).
+      strength_bound: as for :func:`content_weights`.
 
     Returns:
       :class:`Addressing`; its ``weights [..., K, N]`` are the output.
     """
-    content = content_weights(memory, params.key, params.strength, kept)
+    content = content_weights(memory, params.key, params.strength, kept, strength_bound)
     gate = params.gate[..., None]
     interpolated = gate * content.weights + (1.0 - gate) * previous
     shifted = shift(interpolated, params.shift)
@@ -519,6 +549,7 @@ def memory_step_from_interface(
     interface: jax.Array,
     layout: heads.HeadLayout,
     columns: bool = False,
+    raw_bound: float | None = None,
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """:func:`memory_step` from the raw head parameters: ``layout.split(interface)`` (the activations)
     is part of the hand-written step.
@@ -541,11 +572,18 @@ def memory_step_from_interface(
       columns: whether the memory, given and returned, is in the column layout ``[..., M, N]``; if not,
         it is transposed into it and back (one memory-sized copy each way, and one each way in the
         backward).
+      raw_bound: a bound the raw vector keeps, ``|interface| <= raw_bound`` (static), as
+        :func:`ntm.core.bound` keeps it within ``clip_value``; the strengths then keep ``softplus(raw_bound)``
+        and, if that is at most :data:`UNSHIFTED_STRENGTH_LIMIT` (``raw_bound`` up to ~40), the content
+        softmax needs no maximum (:func:`content_weights`). A raw vector past the bound given can then
+        give NaN weights; None assumes no bound.
 
     Returns:
       ``(memory [..., N, M] (or [..., M, N]), read_weights [..., R, N], write_weights [..., W, N],
       read_vectors [..., R, M])``.
     """
+    if raw_bound is not None and not (isinstance(raw_bound, (int, float)) and 0 < raw_bound < math.inf):
+        raise ValueError(f"raw_bound must be a positive number or None, got {raw_bound!r}")
     args = (memory, previous_read_weights, previous_write_weights)
     rows = memory  # for the shape checks: the memory as ntm.heads takes it
     if columns and jnp.ndim(memory) >= 2:
@@ -571,35 +609,36 @@ def memory_step_from_interface(
     memory, *rest = _broadcast(
         (*args, interface), ((m, n) if columns else (n, m), (r, n), (w, n), (layout.size,))
     )
-    written, *outputs = _from_interface(layout, memory if columns else _transpose(memory), *rest)
+    bound = None if raw_bound is None else strength_bound(raw_bound)
+    written, *outputs = _from_interface(layout, bound, memory if columns else _transpose(memory), *rest)
     return (written if columns else _transpose(written), *outputs)
 
 
 def _address_and_write(
-    memory, previous_read, previous_write, read_params, write_params, contents=(None, None)
+    memory, previous_read, previous_write, read_params, write_params, contents=(None, None), bound=None
 ) -> tuple[Addressing, jax.Array, list[jax.Array], Addressing]:
     """The write heads' addressing, the written memory and its erase factors, and the read heads'
     addressing of it; ``contents`` the two kinds' kept ``(similarity, memory_norm)``, if kept."""
-    write_ = address(memory, previous_write, write_params, contents[0])
+    write_ = address(memory, previous_write, write_params, contents[0], bound)
     written, factors = write(memory, write_.weights, write_params)
-    return write_, written, factors, address(written, previous_read, read_params, contents[1])
+    return write_, written, factors, address(written, previous_read, read_params, contents[1], bound)
 
 
-def _forward(args: tuple) -> tuple[tuple, tuple]:
+def _forward(args: tuple, bound: float | None = None) -> tuple[tuple, tuple]:
     """The step's outputs and the two kinds' content ``(similarity, memory_norm)``, from its inputs
     ``(memory, previous_read, previous_write, read_params, write_params)`` of one batch shape."""
-    write_, written, _, read_ = _address_and_write(*args)
+    write_, written, _, read_ = _address_and_write(*args, bound=bound)
     read_vectors = jnp.einsum("...rn,...mn->...rm", read_.weights, written)
     contents = tuple((a.content.similarity, a.content.memory_norm) for a in (write_, read_))
     return (written, read_.weights, write_.weights, read_vectors), contents
 
 
-def _backward(args: tuple, contents: tuple, cotangents: tuple) -> tuple:
+def _backward(args: tuple, contents: tuple, cotangents: tuple, bound: float | None = None) -> tuple:
     """The cotangents of ``args`` (as :func:`_forward` takes them), from those of its outputs."""
     memory, previous_read, previous_write, read_params, write_params = args
     d_written, d_read_weights, d_write_weights, d_read_vectors = cotangents
     # The forward again, from what it kept.
-    write_, written, factors, read_ = _address_and_write(*args, contents=contents)
+    write_, written, factors, read_ = _address_and_write(*args, contents=contents, bound=bound)
     # Read, then the read heads' addressing of the written memory.
     d_memory_read, d_weights = read_vjp(written, read_.weights, d_read_vectors)
     d_memory_address, d_previous_read, d_read_fields = address_vjp(
@@ -642,24 +681,24 @@ def _memory_step_bwd(kept, cotangents):
 _memory_step.defvjp(_memory_step_fwd, _memory_step_bwd)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _from_interface(layout, memory, previous_read_weights, previous_write_weights, interface):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _from_interface(layout, bound, memory, previous_read_weights, previous_write_weights, interface):
     """:func:`memory_step_from_interface` on inputs of one batch shape, the memory in columns."""
     args = (memory, previous_read_weights, previous_write_weights, *layout.split(interface))
-    return _forward(args)[0]
+    return _forward(args, bound)[0]
 
 
-def _from_interface_fwd(layout, memory, previous_read_weights, previous_write_weights, interface):
+def _from_interface_fwd(layout, bound, memory, previous_read_weights, previous_write_weights, interface):
     args = (memory, previous_read_weights, previous_write_weights, *layout.split(interface))
-    outputs, contents = _forward(args)
+    outputs, contents = _forward(args, bound)
     return outputs, (memory, previous_read_weights, previous_write_weights, interface, contents)
 
 
-def _from_interface_bwd(layout, kept, cotangents):
+def _from_interface_bwd(layout, bound, kept, cotangents):
     memory, previous_read, previous_write, interface, contents = kept
     params, split_vjp = jax.vjp(layout.split, interface)
     d_memory, d_previous_read, d_previous_write, *d_params = _backward(
-        (memory, previous_read, previous_write, *params), contents, cotangents
+        (memory, previous_read, previous_write, *params), contents, cotangents, bound
     )
     (d_interface,) = split_vjp(tuple(d_params))
     return d_memory, d_previous_read, d_previous_write, d_interface

@@ -84,7 +84,8 @@ def step(
     Args:
       spec: an :class:`ntm.NTMSpec`.
       state: the state after the previous step, batch dimensions ``...``.
-      interface: ``[..., P]``, the bounded raw head parameters.
+      interface: ``[..., P]``, the raw head parameters, within ``+-spec.clip_value`` (as
+        :func:`ntm.core.bound` keeps them; the content addressing counts on it).
       memory_columns: whether ``state.memory`` (and the new state's) is in the column layout
         ``[..., M, N]`` of :mod:`ntm.memory_step`, as :func:`ntm.core.unroll` carries it through its
         scan; with ``memory_backward="custom"`` only. The trace's memory is then in columns too.
@@ -98,7 +99,7 @@ def step(
     previous = (state.memory, state.read_weights, state.write_weights)
     if spec.memory_backward == "custom":  # the activations inside the hand-written step
         outputs = custom_memory_step.memory_step_from_interface(
-            *previous, interface, spec.head_layout, columns=memory_columns
+            *previous, interface, spec.head_layout, columns=memory_columns, raw_bound=spec.clip_value
         )
     else:
         outputs = memory_step(spec)(*previous, read_p, write_p)

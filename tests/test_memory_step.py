@@ -348,6 +348,14 @@ def test_from_interface_gradients_equal_autodiff_in_float64(monkeypatch, batch, 
         chex.assert_trees_all_close(transposed(out_c), out, rtol=1e-14, atol=1e-15)
         chex.assert_trees_all_close(transposed(vjp_c(transposed(cotangents))), got, rtol=1e-14, atol=1e-15)
 
+        # And with the raw vector's bound (|raw| < 20 here), whose content softmax subtracts the strength.
+        def bounded(*a):
+            return ms.memory_step_from_interface(*a, layout, raw_bound=20.0)
+
+        out_b, vjp_b = jax.vjp(bounded, *args)
+        chex.assert_trees_all_close(out_b, out, rtol=1e-12, atol=1e-14)
+        chex.assert_trees_all_close(vjp_b(cotangents), got, rtol=1e-10, atol=1e-12)
+
 
 def test_from_interface_broadcasts_and_sums_gradients_back(monkeypatch):
     # Unbatched previous weightings with a batched memory and raw vector: each gradient has its input's
@@ -444,3 +452,25 @@ def test_float32_strength_gradient_at_large_strengths():
         for g, e in ((got[3].strength, exact[3].strength), (got[4].strength, exact[4].strength)):
             error = np.max(np.abs(np.asarray(g, np.float64) - np.asarray(e))) / np.max(np.abs(np.asarray(e)))
             assert error < 1e-4, error
+
+
+def test_content_softmax_without_its_max_only_where_the_strength_bound_allows():
+    assert ms.strength_bound(20.0) == pytest.approx(20.0 + np.log1p(np.exp(-20.0)), rel=1e-15)
+    assert ms.strength_bound(0.0) == pytest.approx(np.log(2.0)) and ms.strength_bound(1e3) == 1e3
+    # Every row at similarity -1 to the key, strength 40: the shifted logits are -80, still normal floats.
+    memory = jnp.ones((2, 3, 16), jnp.float32)  # [M, N] columns: every row (1, 1, 1)
+    key = -jnp.ones((2, 1, 3), jnp.float32)
+    strength = jnp.full((2, 1), 40.0, jnp.float32)
+    for bound in (None, 40.0):
+        weights = ms.content_weights(memory, key, strength, strength_bound=bound).weights
+        np.testing.assert_allclose(weights, 1 / 16, rtol=1e-6)
+    # Past the limit the softmax keeps its max: strength 60 at similarity -1 is exp(-120) unshifted.
+    strong = jnp.full((2, 1), 60.0, jnp.float32)
+    weights = ms.content_weights(memory, key, strong, strength_bound=60.0).weights
+    np.testing.assert_allclose(weights, 1 / 16, rtol=1e-6)
+    (memory, read_w, write_w, interface), layout = _interface_inputs(
+        np.random.default_rng(18), (2,), 5, 3, 1, 1, 1
+    )
+    for bad in (0.0, -1.0, float("inf"), "20"):
+        with pytest.raises(ValueError, match="raw_bound must be a positive number or None, got"):
+            ms.memory_step_from_interface(memory, read_w, write_w, interface, layout, raw_bound=bad)
