@@ -103,13 +103,14 @@ def build(case: Case, dtype):
             dtype=dtype,
             memory_backward=case.memory_backward,
         )
-    params = core.init_params(spec, jax.random.key(0), task.input_size)
     optimizer = optax.chain(optax.clip_by_global_norm(50.0), optax.adam(1e-3))
     if case.cell:
         if case.model != "ntm" or case.controller_only or case.remat:
             raise ValueError(f"cell=True times the NTM's Linen cell only, not {case}")
         cell_model = _CellModel(task.output_size, case.memory_size, case.heads, case.memory_backward, dtype)
         params = cell_model.init(jax.random.key(0), jnp.zeros((1, task.num_steps, task.input_size)))
+    else:
+        params = core.init_params(spec, jax.random.key(0), task.input_size)
 
     def forward(params, inputs):
         if case.cell:

@@ -501,7 +501,7 @@ def _in_columns(spec, scan, state):
     layout of :mod:`ntm.memory_step` (``[..., M, N]``), the final state's memory given back in rows: one
     transpose each way per sequence, where the step on rows transposes in and out at every step. Another
     access's scan runs on the state as it is."""
-    if spec.access is not ntm_access:
+    if not _column_options(spec):
         return scan(state)
     columns = state._replace(memory=jnp.swapaxes(state.memory, -1, -2))
     final, ys = scan(columns)
